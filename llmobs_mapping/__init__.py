@@ -1,0 +1,37 @@
+"""llmobs-mapping: one OpenRouter call + a Datadog destination → the exact LLM Observability payload."""
+
+__version__ = "0.1.0"
+
+from .encode import FORMATS, Format, build_payload, dumps, encode_spans  # noqa: E402
+from .errors import (  # noqa: E402
+    DeliveryError,
+    InvalidInput,
+    InvalidSettings,
+    MappingError,
+    NotTraceable,
+    SchemaViolation,
+)
+from .exchange import read_exchange  # noqa: E402
+from .exchange_types import Exchange  # noqa: E402
+from .settings import Settings  # noqa: E402
+from .spans import Span, to_spans  # noqa: E402
+
+__all__ = [
+    "FORMATS",
+    "DeliveryError",
+    "Exchange",
+    "Format",
+    "InvalidInput",
+    "InvalidSettings",
+    "MappingError",
+    "NotTraceable",
+    "SchemaViolation",
+    "Settings",
+    "Span",
+    "__version__",
+    "build_payload",
+    "dumps",
+    "encode_spans",
+    "read_exchange",
+    "to_spans",
+]

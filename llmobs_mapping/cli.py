@@ -1,0 +1,113 @@
+"""The ``llmobs-mapping`` command line: a thin layer over the public functions.
+
+Exit codes: 0 success; 1 a check failed (validate, diff, conformance, delivery); 2 bad input or
+settings, with nothing on stdout and one JSON line on stderr:
+``{"error": "<ErrorClassName>", "path": "<JSON path>", "message": "<sentence>"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .encode import FORMATS, build_payload, dumps
+from .errors import InvalidInput, InvalidSettings, MappingError
+from .settings import Settings
+
+__all__ = ["fail", "load_json", "main", "read_settings"]
+
+# Subcommands that live in their own modules, each exposing register(subparsers).
+_REGISTRARS = ("cli_validate", "cli_conformance", "cli_send", "cli_view", "cli_bulk")
+
+
+def load_json(source: str, error: Callable[[str, str], MappingError]) -> Any:
+    """Parse a JSON file (``-`` = stdin); unreadable or invalid JSON → ``error`` at ``$``."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error("$", f"cannot read {source!r}: {exc.__class__.__name__}: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise error("$", f"{source!r} is not valid JSON ({exc})") from None
+
+
+def read_settings(source: str) -> Settings:
+    return Settings.from_destination(load_json(source, InvalidSettings))
+
+
+def fail(exc: MappingError) -> int:
+    """Report a typed error the CLI way: one JSON line on stderr, exit 2."""
+    sys.stderr.write(json.dumps(exc.to_dict(), ensure_ascii=False) + "\n")
+    return 2
+
+
+def _emit(payload: Any, pretty: bool) -> None:
+    data = dumps(payload, pretty=pretty)
+    sys.stdout.buffer.write(data if pretty else data + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def _cmd_map(args: argparse.Namespace) -> int:
+    try:
+        if args.case is not None:
+            if args.exchange is not None or args.settings is not None:
+                raise InvalidInput("$", "use either --case or EXCHANGE with --settings, not both")
+            case = load_json(args.case, InvalidInput)
+            if not isinstance(case, dict):
+                raise InvalidInput("$", "a case document must be an object {exchange, settings, format}")
+            fmt = case.get("format", args.format)
+            if fmt not in FORMATS:
+                raise InvalidInput("$.format", f"must be 'public' or 'evp', not {fmt!r}")
+            settings = Settings.from_destination(case.get("settings"))
+            payload = build_payload(case.get("exchange"), settings, fmt)
+        else:
+            if args.exchange is None or args.settings is None:
+                raise InvalidInput("$", "give EXCHANGE and --settings SETTINGS, or --case CASE")
+            settings = read_settings(args.settings)
+            payload = build_payload(load_json(args.exchange, InvalidInput), settings, args.format)
+    except MappingError as exc:
+        return fail(exc)
+    _emit(payload, args.pretty)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmobs-mapping",
+        description="Map OpenRouter calls to Datadog LLM Observability spans.",
+    )
+    parser.add_argument("--version", action="version", version=f"llmobs-mapping {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("map", help="map one exchange to a payload (JSON on stdout)")
+    p.add_argument("exchange", nargs="?", help="exchange JSON file, - for stdin")
+    p.add_argument("--settings", help="destination settings JSON file (OpenRouter's destination object)")
+    p.add_argument("--case", help="a case document {exchange, settings, format}; - for stdin")
+    p.add_argument("--format", choices=FORMATS, default="public")
+    p.add_argument("--pretty", action="store_true", help="indent the output (the fixtures' form)")
+    p.set_defaults(func=_cmd_map)
+    for name in _REGISTRARS:
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

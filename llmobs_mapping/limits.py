@@ -1,0 +1,102 @@
+"""Per-span size limit (contract §7): cut the longest contents first, keep everything else.
+
+Over ``settings.max_span_bytes`` (encoded, in the target format), the longest string among message
+contents, tool results, workflow values and tool-call arguments is cut, with a visible
+``…[truncated N bytes]`` marker (N = UTF-8 bytes removed), until the span fits. Structure, ids,
+tags and metrics are never touched; ``metadata.truncated`` is set to ``true``. If contents alone
+cannot make it fit (huge custom metadata or tool definitions), tool definitions are dropped last.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .settings import Settings
+    from .spans import Span
+
+__all__ = ["fit_span", "truncate_text"]
+
+_MARKER = "…[truncated {} bytes]"
+_SLACK = 64 * 1024  # fast path: spans whose content is far below the limit are not measured
+
+
+def truncate_text(text: str, remove: int) -> str:
+    """``text`` with about ``remove`` UTF-8 bytes cut from its end and the marker appended."""
+    data = text.encode("utf-8")
+    keep = max(0, len(data) - remove - len(_MARKER.format(remove).encode("utf-8")))
+    head = data[:keep].decode("utf-8", errors="ignore")
+    removed = len(data) - len(head.encode("utf-8"))
+    return head + _MARKER.format(removed)
+
+
+def _size(encoded: dict[str, Any]) -> int:
+    return len(json.dumps(encoded, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _rough_size(span: Span) -> int:
+    """An upper bound for cheap spans: JSON escaping at most sextuples a character."""
+    io = len(json.dumps([span.input, span.output, span.tool_definitions, span.metadata], ensure_ascii=True))
+    return io + _SLACK
+
+
+# A slot is a place holding cuttable text: (getter, setter) over a mutable copy of the IO objects.
+_Slot = tuple[Callable[[], str], Callable[[str], None]]
+
+
+def _slots(io: dict[str, Any]) -> list[_Slot]:
+    slots: list[_Slot] = []
+
+    def slot(holder: dict[str, Any], key: str) -> None:
+        if isinstance(holder.get(key), str):
+            slots.append((lambda: holder[key], lambda text: holder.__setitem__(key, text)))
+
+    slot(io, "value")
+    for message in io.get("messages", ()):
+        slot(message, "content")
+        for result in message.get("tool_results", ()):
+            slot(result, "result")
+        for call in message.get("tool_calls", ()):
+            args = call["arguments"]
+            text = json.dumps(args, sort_keys=True, ensure_ascii=False)
+            if len(text) > 64:
+                holder = {"value": text}
+                call["arguments"] = holder  # cut arguments stay an object: {"value": <cut text>}
+                slot(holder, "value")
+    return slots
+
+
+def _copy_io(io: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if io is None else json.loads(json.dumps(io))
+
+
+def fit_span(span: Span, settings: Settings, encode: Callable[[Span, Settings], dict[str, Any]]) -> Span:
+    """The span, cut to fit ``settings.max_span_bytes`` when encoded with ``encode``."""
+    limit = settings.max_span_bytes
+    if _rough_size(span) <= limit:
+        return span
+    size = _size(encode(span, settings))
+    if size <= limit:
+        return span
+    new_in, new_out = _copy_io(span.input), _copy_io(span.output)
+    slots = [*(_slots(new_in) if new_in else []), *(_slots(new_out) if new_out else [])]
+    candidate = replace(span, input=new_in, output=new_out, metadata={**span.metadata, "truncated": True})
+    while True:
+        size = _size(encode(candidate, settings))
+        if size <= limit:
+            return candidate
+        longest = max(slots, key=lambda s: len(s[0]()), default=None)
+        if longest is None or len(longest[0]().encode("utf-8")) <= 64:
+            break
+        text = longest[0]()
+        excess = size - limit
+        # cut at least the excess (escaping may make the JSON larger than the raw text), at most all
+        longest[1](truncate_text(text, min(len(text.encode("utf-8")), max(excess, 256))))
+    if candidate.tool_definitions is not None:
+        candidate = replace(candidate, tool_definitions=None)
+        if _size(encode(candidate, settings)) <= limit:
+            return candidate
+    return candidate
