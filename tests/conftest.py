@@ -1,0 +1,50 @@
+"""Shared test helpers: the repository's fixture cases and Hypothesis profiles."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+EXAMPLES = ROOT / "examples"
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings.register_profile(
+    "thorough",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", max_examples=60, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class CaseDir:
+    id: str
+    path: Path
+
+    def read(self, name: str) -> Any:
+        return load(self.path / name)
+
+
+def case_dirs() -> list[CaseDir]:
+    """Every fixture case folder: fixtures/<group>/<name>/ holding a case.json."""
+    return [CaseDir(p.parent.relative_to(FIXTURES).as_posix(), p.parent) for p in sorted(FIXTURES.glob("*/*/case.json"))]
