@@ -2,8 +2,8 @@
 
 __version__ = "0.1.0"
 
-from .encode import FORMATS, Format, build_payload, dumps, encode_spans  # noqa: E402
-from .errors import (  # noqa: E402
+from .encode import FORMATS, Format, build_payload, dumps, encode_spans
+from .errors import (
     DeliveryError,
     InvalidInput,
     InvalidSettings,
@@ -11,10 +11,10 @@ from .errors import (  # noqa: E402
     NotTraceable,
     SchemaViolation,
 )
-from .exchange import read_exchange  # noqa: E402
-from .exchange_types import Exchange  # noqa: E402
-from .settings import Settings  # noqa: E402
-from .spans import Span, to_spans  # noqa: E402
+from .exchange import read_exchange
+from .exchange_types import Exchange
+from .settings import Settings
+from .spans import Span, to_spans
 
 __all__ = [
     "FORMATS",

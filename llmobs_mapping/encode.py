@@ -19,7 +19,15 @@ from .limits import fit_span
 from .settings import Settings
 from .spans import Span, to_spans
 
-__all__ = ["FORMATS", "Format", "build_payload", "dumps", "encode_evp_span", "encode_public_span", "encode_spans"]
+__all__ = [
+    "FORMATS",
+    "Format",
+    "build_payload",
+    "dumps",
+    "encode_evp_span",
+    "encode_public_span",
+    "encode_spans",
+]
 
 Format = Literal["public", "evp"]
 FORMATS: tuple[Format, ...] = ("public", "evp")

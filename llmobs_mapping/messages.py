@@ -28,7 +28,11 @@ def tool_arguments(raw: str | dict[str, Any]) -> dict[str, Any]:
 def _dd_tool_calls(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
     out = []
     for call in calls:
-        dd_call: dict[str, Any] = {"name": call.name, "arguments": tool_arguments(call.arguments), "type": "function"}
+        dd_call: dict[str, Any] = {
+            "name": call.name,
+            "arguments": tool_arguments(call.arguments),
+            "type": "function",
+        }
         if call.id is not None:
             dd_call["tool_id"] = call.id
         out.append(dd_call)

@@ -32,7 +32,9 @@ def _usage_metrics(usage: Usage) -> dict[str, int | float]:
         metrics["cache_read_input_tokens"] = usage.cached_tokens
     if usage.cache_write_tokens is not None:
         metrics["cache_write_input_tokens"] = usage.cache_write_tokens
-    if usage.prompt_tokens is not None and (usage.cached_tokens is not None or usage.cache_write_tokens is not None):
+    if usage.prompt_tokens is not None and (
+        usage.cached_tokens is not None or usage.cache_write_tokens is not None
+    ):
         non_cached = usage.prompt_tokens - (usage.cached_tokens or 0) - (usage.cache_write_tokens or 0)
         if non_cached >= 0:  # inconsistent provider counts: leave it out rather than report a negative
             metrics["non_cached_input_tokens"] = non_cached

@@ -47,4 +47,7 @@ class CaseDir:
 
 def case_dirs() -> list[CaseDir]:
     """Every fixture case folder: fixtures/<group>/<name>/ holding a case.json."""
-    return [CaseDir(p.parent.relative_to(FIXTURES).as_posix(), p.parent) for p in sorted(FIXTURES.glob("*/*/case.json"))]
+    return [
+        CaseDir(p.parent.relative_to(FIXTURES).as_posix(), p.parent)
+        for p in sorted(FIXTURES.glob("*/*/case.json"))
+    ]

@@ -34,7 +34,11 @@ def test_seed_example_public() -> None:
     assert attributes["session_id"] == "session_abc"
     assert attributes["tags"] == ["service:production-app", "session_id:session_abc", "user_id:user_12345"]
     root, llm = attributes["spans"]
-    assert (root["name"], root["meta"]["kind"], root["parent_id"]) == ("Customer Support Bot", "workflow", "undefined")
+    assert (root["name"], root["meta"]["kind"], root["parent_id"]) == (
+        "Customer Support Bot",
+        "workflow",
+        "undefined",
+    )
     assert (llm["name"], llm["meta"]["kind"], llm["parent_id"]) == ("openai/gpt-4o", "llm", root["span_id"])
     custom = {k: llm["meta"]["metadata"][k] for k in ("environment", "team", "ticket_id")}
     assert custom == {"environment": "production", "team": "support", "ticket_id": "TICKET-1234"}
@@ -80,7 +84,9 @@ def test_case_document_on_stdin() -> None:
     }
     done = run("map", "--case", "-", stdin=json.dumps(case))
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == json.loads(run("map", SEED, "--settings", SEED_SETTINGS, "--format", "evp").stdout)
+    assert json.loads(done.stdout) == json.loads(
+        run("map", SEED, "--settings", SEED_SETTINGS, "--format", "evp").stdout
+    )
 
 
 def _exchange(**changes: Any) -> dict[str, Any]:
@@ -90,8 +96,18 @@ def _exchange(**changes: Any) -> dict[str, Any]:
 
 
 BAD_INPUTS = [
-    ("missing request", {k: v for k, v in _exchange().items() if k != "request"}, "InvalidInput", "$.request"),
-    ("messages not a list", _exchange(request={"model": "m", "messages": {}}), "InvalidInput", "$.request.messages"),
+    (
+        "missing request",
+        {k: v for k, v in _exchange().items() if k != "request"},
+        "InvalidInput",
+        "$.request",
+    ),
+    (
+        "messages not a list",
+        _exchange(request={"model": "m", "messages": {}}),
+        "InvalidInput",
+        "$.request.messages",
+    ),
     ("timing missing", {k: v for k, v in _exchange().items() if k != "timing"}, "InvalidInput", "$.timing"),
     (
         "end before start",
@@ -121,9 +137,17 @@ def test_bad_input_exit_2_with_json_line(label: str, doc: Any, error: str, path:
 @pytest.mark.parametrize(
     ("settings", "path", "hint"),
     [
-        ({"type": "datadog", "config": {"mlApp": "a", "url": "https://app.datadoghq.com"}}, "$.config.url", "api.datadoghq.com"),
+        (
+            {"type": "datadog", "config": {"mlApp": "a", "url": "https://app.datadoghq.com"}},
+            "$.config.url",
+            "api.datadoghq.com",
+        ),
         ({"type": "datadog", "config": {"mlApp": ""}}, "$.config.mlApp", "empty"),
-        ({"type": "datadog", "config": {"mlApp": "a", "url": "https://example.org"}}, "$.config.url", "allow_custom_url"),
+        (
+            {"type": "datadog", "config": {"mlApp": "a", "url": "https://example.org"}},
+            "$.config.url",
+            "allow_custom_url",
+        ),
     ],
 )
 def test_bad_settings_exit_2(settings: dict[str, Any], path: str, hint: str, tmp_path: Path) -> None:

@@ -56,7 +56,9 @@ def test_custom_url_needs_opt_in() -> None:
     """A proxy or a local server is accepted only with allow_custom_url."""
     with pytest.raises(InvalidSettings):
         Settings.from_destination(destination(url="http://127.0.0.1:9000"))
-    settings = Settings.from_destination({**destination(url="http://127.0.0.1:9000/"), "allow_custom_url": True})
+    settings = Settings.from_destination(
+        {**destination(url="http://127.0.0.1:9000/"), "allow_custom_url": True}
+    )
     assert (settings.url, settings.site) == ("http://127.0.0.1:9000", None)
 
 
