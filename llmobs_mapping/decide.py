@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from .exchange_types import Exchange, Usage
+from .exchange import read_exchange
+from .exchange_types import Exchange
 from .filters import Fact
+from .metrics import total_cost
 from .settings import Settings
 
 __all__ = ["REASONS", "Decision", "decide", "filter_facts", "sample_key_fraction"]
@@ -41,13 +44,6 @@ def sample_key_fraction(key: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _total_cost(usage: Usage) -> int | float | None:
-    # contract §4: usage.cost, plus cost_details.upstream_inference_cost when is_byok (as metrics.py)
-    if usage.is_byok and usage.upstream_inference_cost is not None:
-        return (usage.cost or 0) + usage.upstream_inference_cost
-    return usage.cost
-
-
 def filter_facts(exchange: Exchange, api_key_name: str | None = None) -> dict[str, Fact]:
     """The value of every filter field for one exchange (None when the exchange does not have it)."""
     completion = exchange.completion
@@ -67,7 +63,7 @@ def filter_facts(exchange: Exchange, api_key_name: str | None = None) -> dict[st
         "finish_reason": choice.finish_reason if choice is not None else None,
         "input": "\n".join(message.content for message in exchange.messages),
         "output": choice.content if choice is not None else None,
-        "total_cost": _total_cost(usage) if usage is not None else None,
+        "total_cost": total_cost(usage) if usage is not None else None,
         "total_tokens": usage.total_tokens if usage is not None else None,
         "prompt_tokens": usage.prompt_tokens if usage is not None else None,
         "completion_tokens": usage.completion_tokens if usage is not None else None,
@@ -75,7 +71,7 @@ def filter_facts(exchange: Exchange, api_key_name: str | None = None) -> dict[st
 
 
 def decide(
-    exchange: Exchange,
+    exchange: Exchange | Any,
     settings: Settings,
     api_key_hash: str | None = None,
     api_key_name: str | None = None,
@@ -83,8 +79,10 @@ def decide(
     """Decide whether ``exchange`` goes to the destination ``settings`` describes.
 
     ``api_key_hash``/``api_key_name`` identify the OpenRouter API key that made the call (used by
-    ``api_key_hashes`` and the ``api_key_name`` filter field); None when unknown.
+    ``api_key_hashes`` and the ``api_key_name`` filter field); None when unknown. ``exchange`` may be
+    a document or an :class:`Exchange`; a malformed document raises :class:`~.errors.InvalidInput`.
     """
+    exchange = read_exchange(exchange)
     if not exchange.generation_id:
         return Decision(False, "not_traceable")
     if not settings.enabled:

@@ -98,6 +98,7 @@ def read_exchange(doc: Any) -> Exchange:
     session_id = request.get("session_id").opt_str() or headers.get("x-session-id")
     return Exchange(
         request=req,
+        source=kinds[0],  # type: ignore[arg-type]
         messages=messages,
         completion=completion,
         error=error,

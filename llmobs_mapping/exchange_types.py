@@ -8,7 +8,7 @@ know how the response arrived.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 __all__ = ["Choice", "Completion", "ErrorInfo", "Exchange", "InputMessage", "ToolCall", "Usage"]
 
@@ -87,6 +87,7 @@ class Exchange:
     """One OpenRouter call, validated. ``request`` is the verbatim request body."""
 
     request: dict[str, Any]
+    source: Literal["response", "stream", "error"]  # which member held the outcome
     messages: tuple[InputMessage, ...]
     completion: Completion | None  # None for an HTTP error with no body to speak of
     error: ErrorInfo | None  # set for every kind of error exchange

@@ -10,10 +10,11 @@ import math
 
 from .exchange_types import Exchange, Usage
 
-__all__ = ["llm_metrics"]
+__all__ = ["llm_metrics", "total_cost"]
 
 
-def _total_cost(usage: Usage) -> int | float | None:
+def total_cost(usage: Usage) -> int | float | None:
+    """``usage.cost``, plus ``cost_details.upstream_inference_cost`` for BYOK calls (contract §4)."""
     # usage.cost is what OpenRouter billed; with BYOK the provider's own charge is upstream_inference_cost
     if usage.is_byok and usage.upstream_inference_cost is not None:
         return (usage.cost or 0) + usage.upstream_inference_cost
@@ -40,7 +41,7 @@ def _usage_metrics(usage: Usage) -> dict[str, int | float]:
             metrics["non_cached_input_tokens"] = non_cached
     if usage.reasoning_tokens is not None:
         metrics["reasoning_output_tokens"] = usage.reasoning_tokens
-    total = _total_cost(usage)
+    total = total_cost(usage)
     if total is not None:
         metrics["total_cost"] = total
         prompt, completion = usage.upstream_prompt_cost, usage.upstream_completions_cost

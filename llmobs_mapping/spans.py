@@ -27,6 +27,13 @@ DEFAULT_SPAN_NAME = "LLM Generation"  # OpenRouter's own default generation name
 
 SpanKind = Literal["llm", "workflow"]
 
+# Where a missing generation id is reported, by where the outcome came from (contract §9).
+_GENERATION_ID_PATH = {
+    "response": "$.response.id",
+    "stream": "$.stream",
+    "error": '$.headers["x-generation-id"]',
+}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Span:
@@ -131,7 +138,7 @@ def to_spans(exchange: Any, settings: Settings) -> list[Span]:
     gen = exchange.generation_id
     if gen is None:
         raise NotTraceable(
-            "$.response.id",
+            _GENERATION_ID_PATH[exchange.source],
             "no generation id in the response, stream, error body or x-generation-id header; "
             "OpenRouter traces nothing for a call it rejected before routing",
         )
