@@ -11,6 +11,7 @@ from .errors import (
     NotTraceable,
     SchemaViolation,
 )
+from .decide import Decision, decide
 from .exchange import read_exchange
 from .exchange_types import Exchange
 from .settings import Settings
@@ -18,6 +19,7 @@ from .spans import Span, to_spans
 
 __all__ = [
     "FORMATS",
+    "Decision",
     "DeliveryError",
     "Exchange",
     "Format",
@@ -30,6 +32,7 @@ __all__ = [
     "Span",
     "__version__",
     "build_payload",
+    "decide",
     "dumps",
     "encode_spans",
     "read_exchange",

@@ -11,25 +11,15 @@ from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from .errors import MappingError, json_path
+from .jsondiff import json_kind
 
 __all__ = ["Node", "type_name"]
 
 
 def type_name(value: object) -> str:
-    """JSON name of a Python value's type, for error messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
+    """JSON name of a Python value's type, for error messages (integers and floats are numbers)."""
+    kind = json_kind(value)
+    return "number" if kind in ("integer", "float") else kind
 
 
 def is_number(value: object) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,3 +52,13 @@ def case_dirs() -> list[CaseDir]:
         CaseDir(p.parent.relative_to(FIXTURES).as_posix(), p.parent)
         for p in sorted(FIXTURES.glob("*/*/case.json"))
     ]
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a server the tests started; kill it if it does not stop within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from conftest import stop_process
 from ddapm_test_agent.llmobs_trace import decode_llmobs_payload  # type: ignore[import-untyped]
 from intake_server import evp_payload
 
@@ -89,12 +90,7 @@ def test_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProces
                 time.sleep(0.1)
             yield AgentProcess(url)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def _stored(agent: AgentProcess, token: str) -> list[dict[str, Any]]:

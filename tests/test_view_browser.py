@@ -23,7 +23,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import EXAMPLES, ROOT, load
+from conftest import EXAMPLES, ROOT, load, stop_process
 
 from llmobs_mapping import Settings, build_payload
 from llmobs_mapping.view import NO_IO_NOTE, render_diff_html, render_html
@@ -148,12 +148,7 @@ def page() -> Iterator[Page]:
         finally:
             tab.close()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         shutil.rmtree(profile, ignore_errors=True)
 
 
