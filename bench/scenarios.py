@@ -40,11 +40,12 @@ TIMING = {"start": "2026-09-05T12:54:35.187Z", "end": "2026-09-05T12:54:41.412Z"
 GEN_ID = "gen-1788612875-Kq2rT8vXw3YpLm9NbC4d"
 
 # Words for generated text: ordinary English with a few non-ASCII characters, like real chats.
-_WORDS = (
+_PROSE = (
     "the order was shipped on Tuesday and should arrive within three business days; "
     "if the tracking number does not update, please reply here — we will escalate it "
     "to the carrier. Prices are in € and include VAT. Thanks for your patience!"
-).split()
+)
+_WORDS = tuple(_PROSE.split(" "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ def _pretty(doc: Any) -> str:
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-_TOOLS = [
+_TOOLS: list[dict[str, Any]] = [
     {
         "type": "function",
         "function": {
@@ -293,14 +294,23 @@ def scenarios() -> list[Scenario]:
     conversation = _pretty(conversation_exchange())
     out = [
         Scenario("seed", "examples/seed-exchange.json (README example)", seed_text, _settings()),
-        Scenario("conversation-20", "20 turns, tool calls + results, 3 tools, 2 spans", conversation, _settings()),
-        Scenario("stream-200k", "streamed response, ~200 KB of SSE text", _pretty(stream_exchange()), _settings()),
+        Scenario(
+            "conversation-20", "20 turns, tool calls + results, 3 tools, 2 spans", conversation, _settings()
+        ),
+        Scenario(
+            "stream-200k", "streamed response, ~200 KB of SSE text", _pretty(stream_exchange()), _settings()
+        ),
         Scenario("privacy", "conversation-20 with privacy_mode: true", conversation, _settings(privacy=True)),
     ]
     capture = _capture_exchange()
     if capture is not None:
         out.append(
-            Scenario("capture-reasoning", "real capture: BYOK Claude, long reasoning", _pretty(capture), _settings())
+            Scenario(
+                "capture-reasoning",
+                "real capture: BYOK Claude, long reasoning",
+                _pretty(capture),
+                _settings(),
+            )
         )
     return out
 

@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from .decide import Decision, decide
 from .encode import FORMATS, Format, build_payload, dumps, encode_spans
 from .errors import (
     DeliveryError,
@@ -11,7 +12,6 @@ from .errors import (
     NotTraceable,
     SchemaViolation,
 )
-from .decide import Decision, decide
 from .exchange import read_exchange
 from .exchange_types import Exchange
 from .settings import Settings

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -105,7 +105,7 @@ _worker_format: Format = "public"
 
 
 def _init_worker(settings: Settings, format: Format) -> None:
-    global _worker_settings, _worker_format  # noqa: PLW0603 -- per-process state of a pool worker
+    global _worker_settings, _worker_format  # per-process state of a pool worker
     _worker_settings, _worker_format = settings, format
 
 
@@ -122,10 +122,10 @@ def map_lines_parallel(
     *,
     workers: int,
     batch_lines: int = DEFAULT_BATCH_LINES,
-) -> Iterator[LineResult]:
+) -> Generator[LineResult, None, None]:
     """:func:`map_lines` in ``workers`` processes: same results, same order.
 
-    Lines are sent in batches of ``batch_lines``; at most ``4 × workers`` batches are in flight, so
+    Lines are sent in batches of ``batch_lines``; at most ``4 * workers`` batches are in flight, so
     memory stays constant however long the input is.
     """
     if workers < 1:

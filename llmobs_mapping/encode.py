@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from . import __version__
+from .canonical import canonical_json
 from .errors import InvalidSettings
 from .ids import apm_trace_id
 from .limits import fit_span
@@ -38,13 +39,13 @@ def dumps(obj: Any, *, pretty: bool = False) -> bytes:
     """Canonical JSON: UTF-8, sorted keys; compact for the wire, or 2-space indent + newline."""
     if pretty:
         return (json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return canonical_json(obj).encode("utf-8")
 
 
 def _flat(value: Any) -> Any:
     # Public API: metadata values are strings, numbers or booleans; containers become JSON text
     if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return canonical_json(value)
     return value
 
 

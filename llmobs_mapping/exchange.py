@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import InvalidInput
 from .exchange_types import Choice, Completion, ErrorInfo, Exchange, InputMessage, ToolCall, Usage
-from .jsonread import Node
+from .jsonread import Node, type_name
 from .stream import reassemble
 from .timing import read_timestamp
 
@@ -121,17 +121,41 @@ def read_exchange(doc: Any) -> Exchange:
 def _read_messages(node: Node) -> tuple[InputMessage, ...]:
     if node.value is None:
         node.fail("is required")
-    items = list(node.items())
+    items = node.value
+    if type(items) is not list:
+        node.fail(f"must be an array, not {type_name(items)}")
     if not items:
         node.fail("must hold at least one message")
     out = []
-    for item in items:
+    for position, value in enumerate(items):
+        plain = _plain_message(value)
+        if plain is not None:
+            out.append(plain)
+            continue
+        item = node.child(position, value)
         item.obj()
         role = item.get("role").str_()
         tool_calls = _read_tool_calls(item.get("tool_calls"))
         tool_call_id = item.get("tool_call_id").opt_str()
         out.append(InputMessage(role, _content_text(item.get("content")), tool_calls, tool_call_id))
     return tuple(out)
+
+
+def _plain_message(value: Any) -> InputMessage | None:
+    """Fast path for the common message shape: string role and content, no tool calls, an optional
+    string tool_call_id. None for anything else (including every malformed message), which the
+    path-aware reader then handles."""
+    if type(value) is not dict:
+        return None
+    role, content, tool_call_id = value.get("role"), value.get("content"), value.get("tool_call_id")
+    if (
+        type(role) is str
+        and type(content) is str
+        and value.get("tool_calls") is None
+        and (tool_call_id is None or type(tool_call_id) is str)
+    ):
+        return InputMessage(role, content, (), tool_call_id)
+    return None
 
 
 def _content_text(node: Node) -> str:
@@ -317,8 +341,8 @@ def _read_http_error(body: Node, status: int) -> ErrorInfo:
     value = body.value
     if isinstance(value, dict) and isinstance(value.get("error"), dict):
         return _read_error(body.get("error"), status=status)
-    if isinstance(value, str) and value:
+    if isinstance(value, str) and value.strip():
         return ErrorInfo(status, f"http_{status}", value, None)
-    if value is None or isinstance(value, dict):
+    if value is None or isinstance(value, dict | str):  # no body, an empty one, or no error object
         return ErrorInfo(status, f"http_{status}", f"HTTP {status}", None)
     body.fail("must be OpenRouter's error object or the response text")

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .canonical import canonical_json
+
 if TYPE_CHECKING:
     from .settings import Settings
     from .spans import Span
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["fit_span", "truncate_text"]
 
 _MARKER = "…[truncated {} bytes]"
+# ASCII-only JSON is at least as long as the UTF-8 bytes of the real encoding; built once, no cycle checks
+_ASCII = json.JSONEncoder(check_circular=False)
 _SLACK = 64 * 1024  # fast path: spans whose content is far below the limit are not measured
 
 
@@ -34,13 +38,36 @@ def truncate_text(text: str, remove: int) -> str:
 
 
 def _size(encoded: dict[str, Any]) -> int:
-    return len(json.dumps(encoded, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return len(canonical_json(encoded).encode("utf-8"))
+
+
+def _size_bound(value: Any) -> int:
+    """An upper bound of the UTF-8 size of ``value`` as JSON, without encoding it: a character
+    takes at most 6 bytes (``\\u0001``), a float or literal at most 32, an int its digits."""
+    kind = type(value)
+    if kind is str:
+        return 6 * len(value) + 2
+    if kind is dict:
+        size = 2 + 6 * sum(map(len, value)) + 4 * len(value)  # keys, quotes, colons, commas
+        for item in value.values():
+            size += 6 * len(item) + 2 if type(item) is str else _size_bound(item)
+        return size
+    if kind is list or kind is tuple:
+        size = 2 + len(value)
+        for item in value:
+            size += 6 * len(item) + 2 if type(item) is str else _size_bound(item)
+        return size
+    if kind is int:
+        digits: int = value.bit_length() // 3 + 3
+        return digits  # decimal digits <= bits * log10(2) + 1, plus a sign
+    if value is None or kind is bool or kind is float:
+        return 32
+    return len(_ASCII.encode(value))  # anything else (str/dict subclasses...): measure it
 
 
 def _rough_size(span: Span) -> int:
-    """An upper bound for cheap spans: JSON escaping at most sextuples a character."""
-    io = len(json.dumps([span.input, span.output, span.tool_definitions, span.metadata], ensure_ascii=True))
-    return io + _SLACK
+    """An upper bound for cheap spans (no encoding): content plus a generous allowance for the rest."""
+    return _size_bound([span.input, span.output, span.tool_definitions, span.metadata]) + _SLACK
 
 
 # A slot is a place holding cuttable text: (getter, setter) over a mutable copy of the IO objects.

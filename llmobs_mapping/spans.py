@@ -102,14 +102,18 @@ def _llm_span(exchange: Exchange, settings: Settings, base: dict[str, Any], pare
     model_provider = _provider_slug(provider) if provider else None
     if model_provider is None and model_name and "/" in model_name:
         model_provider = model_name.split("/", 1)[0].lower()  # the slug's author prefix
-    outputs = output_messages(completion.choices, failed=error is not None) if completion else []
+    outputs = (
+        output_messages(completion.choices, failed=error is not None)
+        if completion is not None and not settings.privacy_mode  # contract §6 drops it: do not build it
+        else []
+    )
     return Span(
         **base,
         name=name,
         kind="llm",
         span_id=span_id(exchange.generation_id or ""),
         parent_id=parent,
-        input={"messages": input_messages(exchange.messages)},
+        input=None if settings.privacy_mode else {"messages": input_messages(exchange.messages)},
         output={"messages": outputs} if outputs else None,
         metadata=llm_metadata(exchange),
         metrics=llm_metrics(exchange),

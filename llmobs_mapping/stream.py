@@ -38,6 +38,8 @@ __all__ = ["STREAM_PATH", "Reassembled", "reassemble"]
 STREAM_PATH = "$.stream"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # SSE line endings; not str.splitlines (JSON may hold U+2028)
 _DONE = "[DONE]"
+_TOP_KEYS = ("id", "model", "provider")
+_DELTA_KEYS = frozenset(("role", "content", "reasoning", "refusal", "tool_calls"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +67,25 @@ class _ToolCallParts:
 @dataclass(slots=True)
 class _ChoiceParts:
     role: str | None = None
-    content: list[str] | None = None
-    reasoning: list[str] | None = None
-    refusal: list[str] | None = None
+    texts: dict[str, list[str]] = field(default_factory=dict)  # content / reasoning / refusal pieces
     tool_calls: dict[int, _ToolCallParts] = field(default_factory=dict)
     finish_reason: str | None = None
     native_finish_reason: str | None = None
     error: dict[str, Any] | None = None
 
 
+def _member(where: tuple[str | int, ...]) -> str:
+    """``("choices", 0, "delta", "role")`` → ``choices[0].delta.role`` (built only for a message)."""
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(where))
+
+
 class _Line:
-    """Type checks for the values of one data line; failures name the line and the member."""
+    """Type checks for the values of one data line; failures name the line and the member.
+
+    The member is passed as path parts and rendered only when a check fails: the checks run for
+    every chunk of every stream, the messages almost never."""
+
+    __slots__ = ("number",)
 
     def __init__(self, number: int) -> None:
         self.number = number
@@ -83,26 +93,29 @@ class _Line:
     def fail(self, message: str) -> NoReturn:
         raise InvalidInput(STREAM_PATH, f"line {self.number}: {message}")
 
-    def opt_str(self, value: Any, where: str) -> str | None:
-        if value is not None and not isinstance(value, str):
-            self.fail(f"{where} must be a string or null, not {type_name(value)}")
+    def wrong(self, value: Any, expected: str, *where: str | int) -> NoReturn:
+        self.fail(f"{_member(where)} must be {expected}, not {type_name(value)}")
+
+    def opt_str(self, value: Any, *where: str | int) -> str | None:
+        if value is not None and type(value) is not str:
+            self.fail(f"{_member(where)} must be a string or null, not {type_name(value)}")
         return value
 
-    def opt_obj(self, value: Any, where: str) -> dict[str, Any] | None:
-        if value is not None and not isinstance(value, dict):
-            self.fail(f"{where} must be an object or null, not {type_name(value)}")
+    def opt_obj(self, value: Any, *where: str | int) -> dict[str, Any] | None:
+        if value is not None and type(value) is not dict:
+            self.fail(f"{_member(where)} must be an object or null, not {type_name(value)}")
         return value
 
-    def opt_list(self, value: Any, where: str) -> list[Any] | None:
-        if value is not None and not isinstance(value, list):
-            self.fail(f"{where} must be an array or null, not {type_name(value)}")
+    def opt_list(self, value: Any, *where: str | int) -> list[Any] | None:
+        if value is not None and type(value) is not list:
+            self.fail(f"{_member(where)} must be an array or null, not {type_name(value)}")
         return value
 
-    def opt_index(self, value: Any, where: str) -> int | None:
+    def opt_index(self, value: Any, *where: str | int) -> int | None:
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self.fail(f"{where} must be a non-negative integer, not {json.dumps(value)[:40]}")
+        if type(value) is not int or value < 0:
+            self.fail(f"{_member(where)} must be a non-negative integer, not {json.dumps(value)[:40]}")
         return value
 
 
@@ -110,12 +123,21 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# built once: json.loads(s, **options) builds a new decoder on every call, i.e. for every chunk
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _parse_chunk(payload: str, line: _Line) -> dict[str, Any]:
-    try:
-        chunk = json.loads(payload, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        line.fail(f"data is not JSON ({detail})")
+    try:  # the common case, JSON with nothing around it: raw_decode skips decode()'s two regex scans
+        chunk, end = _DECODER.raw_decode(payload)
+    except (ValueError, RecursionError):
+        end = -1
+    if end != len(payload):  # whitespace around the JSON, or not JSON: decode() decides and explains
+        try:
+            chunk = _DECODER.decode(payload)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+            line.fail(f"data is not JSON ({detail})")
     if not isinstance(chunk, dict):
         line.fail(f"chunk must be a JSON object, not {type_name(chunk)}")
     return chunk
@@ -129,10 +151,15 @@ class _Assembler:
         self.error: dict[str, Any] | None = None
 
     def add(self, chunk: dict[str, Any], line: _Line) -> None:
-        for key in ("id", "model", "provider"):  # first chunk that has them (§7)
-            value = line.opt_str(chunk.get(key), key)
-            if value is not None and key not in self.top:
-                self.top[key] = value
+        # Hot path: this runs for every chunk. Type checks are inline; a message is built on failure only.
+        top = self.top
+        for key in _TOP_KEYS:  # first chunk that has them (§7)
+            value = chunk.get(key)
+            if value is not None:
+                if type(value) is not str:
+                    line.wrong(value, "a string or null", key)
+                if key not in top:
+                    top[key] = value
         error = line.opt_obj(chunk.get("error"), "error")
         choices = line.opt_list(chunk.get("choices"), "choices")
         usage = line.opt_obj(chunk.get("usage"), "usage")
@@ -145,44 +172,53 @@ class _Assembler:
             self.error = error
 
     def _add_choice(self, item: Any, position: int, line: _Line) -> None:
-        where = f"choices[{position}]"
-        if not isinstance(item, dict):
-            line.fail(f"{where} must be an object, not {type_name(item)}")
-        index = line.opt_index(item.get("index"), f"{where}.index")
-        parts = self.choices.setdefault(position if index is None else index, _ChoiceParts())
-        delta = line.opt_obj(item.get("delta"), f"{where}.delta") or {}
-        role = line.opt_str(delta.get("role"), f"{where}.delta.role")
-        if role and parts.role is None:
-            parts.role = role
-        for key in ("content", "reasoning", "refusal"):
-            text = line.opt_str(delta.get(key), f"{where}.delta.{key}")
-            if text is not None:
-                pieces = getattr(parts, key)
-                if pieces is None:
-                    pieces = []
-                    setattr(parts, key, pieces)
-                pieces.append(text)
-        calls = line.opt_list(delta.get("tool_calls"), f"{where}.delta.tool_calls")
-        for call_position, call in enumerate(calls or ()):
-            self._add_tool_call(parts, call, f"{where}.delta.tool_calls[{call_position}]", line)
+        if type(item) is not dict:
+            line.fail(f"choices[{position}] must be an object, not {type_name(item)}")
+        index = line.opt_index(item.get("index"), "choices", position, "index")
+        parts = self.choices.get(position if index is None else index)
+        if parts is None:
+            parts = self.choices[position if index is None else index] = _ChoiceParts()
+        delta = item.get("delta")
+        if delta is not None:
+            if type(delta) is not dict:
+                line.wrong(delta, "an object or null", "choices", position, "delta")
+            for key, value in delta.items():
+                if value is None or key not in _DELTA_KEYS:
+                    continue  # unknown delta members are ignored
+                if key == "tool_calls":
+                    if type(value) is not list:
+                        line.wrong(value, "an array or null", "choices", position, "delta", key)
+                    for call_position, call in enumerate(value):
+                        where = ("choices", position, "delta", "tool_calls", call_position)
+                        self._add_tool_call(parts, call, where, line)
+                    continue
+                if type(value) is not str:
+                    line.wrong(value, "a string or null", "choices", position, "delta", key)
+                if key == "role":
+                    if value and parts.role is None:
+                        parts.role = value
+                else:  # content, reasoning, refusal: joined per choice
+                    parts.texts.setdefault(key, []).append(value)
         for key in ("finish_reason", "native_finish_reason"):  # last non-null wins
-            reason = line.opt_str(item.get(key), f"{where}.{key}")
+            reason = item.get(key)
             if reason is not None:
+                if type(reason) is not str:
+                    line.wrong(reason, "a string or null", "choices", position, key)
                 setattr(parts, key, reason)
-        choice_error = line.opt_obj(item.get("error"), f"{where}.error")
+        choice_error = item.get("error")
         if choice_error is not None:
-            parts.error = choice_error
+            parts.error = line.opt_obj(choice_error, "choices", position, "error")
 
     @staticmethod
-    def _add_tool_call(parts: _ChoiceParts, call: Any, where: str, line: _Line) -> None:
-        if not isinstance(call, dict):
-            line.fail(f"{where} must be an object, not {type_name(call)}")
-        index = line.opt_index(call.get("index"), f"{where}.index")
-        call_id = line.opt_str(call.get("id"), f"{where}.id")
-        kind = line.opt_str(call.get("type"), f"{where}.type")
-        function = line.opt_obj(call.get("function"), f"{where}.function") or {}
-        name = line.opt_str(function.get("name"), f"{where}.function.name")
-        arguments = line.opt_str(function.get("arguments"), f"{where}.function.arguments")
+    def _add_tool_call(parts: _ChoiceParts, call: Any, where: tuple[str | int, ...], line: _Line) -> None:
+        if type(call) is not dict:
+            line.fail(f"{_member(where)} must be an object, not {type_name(call)}")
+        index = line.opt_index(call.get("index"), *where, "index")
+        call_id = line.opt_str(call.get("id"), *where, "id")
+        kind = line.opt_str(call.get("type"), *where, "type")
+        function = line.opt_obj(call.get("function"), *where, "function") or {}
+        name = line.opt_str(function.get("name"), *where, "function", "name")
+        arguments = line.opt_str(function.get("arguments"), *where, "function", "arguments")
         if index is None:
             # Without an index (non-conforming providers): a new id starts a new call, otherwise the
             # fragment continues the latest call.
@@ -218,9 +254,9 @@ def _joined(pieces: list[str] | None) -> str | None:
 def _choice_body(index: int, parts: _ChoiceParts) -> dict[str, Any]:
     message: dict[str, Any] = {
         "role": parts.role or "assistant",
-        "content": _joined(parts.content),
-        "reasoning": _joined(parts.reasoning),
-        "refusal": _joined(parts.refusal),
+        "content": _joined(parts.texts.get("content")),
+        "reasoning": _joined(parts.texts.get("reasoning")),
+        "refusal": _joined(parts.texts.get("refusal")),
     }
     if parts.tool_calls:
         message["tool_calls"] = [
@@ -253,7 +289,10 @@ def reassemble(text: str) -> Reassembled:
     assembler = _Assembler()
     seen_chunk = False
     done = False
-    for number, raw in enumerate(_LINE_BREAK.split(text.removeprefix("\ufeff")), start=1):
+    text = text.removeprefix("\ufeff")
+    # str.split is several times faster than the regex; only a stream with CR needs the regex
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+    for number, raw in enumerate(lines, start=1):
         if not raw.startswith("data:"):
             continue  # blank line, ": comment", or another SSE field (event:, id:, retry:)
         payload = raw[5:]
