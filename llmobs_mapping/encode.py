@@ -19,6 +19,7 @@ from .ids import apm_trace_id
 from .limits import fit_span
 from .settings import Settings
 from .spans import Span, to_spans
+from .tags import make_tag
 
 __all__ = [
     "FORMATS",
@@ -103,7 +104,7 @@ def encode_public_span(span: Span, settings: Settings) -> dict[str, Any]:
 def encode_evp_span(span: Span, settings: Settings) -> dict[str, Any]:
     """A span of the EVP format: ddtrace's keys, per-span tags with ``ml_app``, and ``_dd``."""
     out = _common(span, public=False)
-    out["tags"] = sorted((*span.tags, f"ml_app:{settings.ml_app}"))
+    out["tags"] = sorted((*span.tags, *filter(None, [make_tag("ml_app", settings.ml_app)])))
     apm = apm_trace_id(span.trace_id)
     out["_dd"] = {"span_id": span.span_id, "trace_id": apm, "apm_trace_id": apm}
     return out

@@ -87,13 +87,22 @@ def _slots(io: dict[str, Any]) -> list[_Slot]:
         for result in message.get("tool_results", ()):
             slot(result, "result")
         for call in message.get("tool_calls", ()):
-            args = call["arguments"]
-            text = json.dumps(args, sort_keys=True, ensure_ascii=False)
+            text = json.dumps(call["arguments"], sort_keys=True, ensure_ascii=False)
             if len(text) > 64:
-                holder = {"value": text}
-                call["arguments"] = holder  # cut arguments stay an object: {"value": <cut text>}
-                slot(holder, "value")
+                slots.append(_arguments_slot(call, text))
     return slots
+
+
+def _arguments_slot(call: dict[str, Any], text: str) -> _Slot:
+    """Arguments are cut as their JSON text; once cut they stay an object, ``{"value": <cut text>}``.
+    Arguments that are never cut keep their structure."""
+    cell = {"value": text}
+
+    def cut(new_text: str) -> None:
+        cell["value"] = new_text
+        call["arguments"] = cell
+
+    return (lambda: cell["value"], cut)
 
 
 def _copy_io(io: dict[str, Any] | None) -> dict[str, Any] | None:
