@@ -49,11 +49,14 @@ _REPEATED_UNDERSCORE = re.compile(r"_{2,}")
 
 def normalize_ml_app(raw: str) -> str:
     """Datadog's ml_app rule: lowercase; characters other than alphanumerics and ``_ - : . /``
-    become ``_``; no repeated or trailing ``_``; at most 193 characters. May return ``""``."""
+    become ``_``; no repeated or trailing ``_``; no trailing ``:`` (it is also a tag value); at most
+    193 characters. May return ``""``."""
     text = unicodedata.normalize("NFC", raw).strip().lower()
     chars = [c if c.isalnum() or c in _ML_APP_KEEP else "_" for c in text]
     text = _REPEATED_UNDERSCORE.sub("_", "".join(chars))
-    return text[:_ML_APP_MAX].rstrip("_")
+    # no trailing "_" (Datadog), nor ":" — ml_app is also the value of the service/ml_app tags,
+    # and a tag cannot end with a colon
+    return text[:_ML_APP_MAX].rstrip("_:")
 
 
 def _right_url(host: str) -> str | None:
