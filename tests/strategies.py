@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -70,7 +71,7 @@ _SNIPPETS = (
 )
 
 # Any Unicode scalar value except NUL (the privacy property uses NUL as a separator).
-_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+_CHARS = st.characters(codec="utf-8", exclude_characters="\x00")  # utf-8: no surrogates
 
 
 def texts(*, max_size: int = 40, long: bool = True) -> st.SearchStrategy[str]:
@@ -145,7 +146,10 @@ def generation_ids() -> st.SearchStrategy[str]:
 
 
 def _data_url(mime: str) -> st.SearchStrategy[str]:
-    return st.builds(lambda raw: f"data:{mime};base64,{base64.b64encode(raw).decode()}", st.binary(min_size=12, max_size=48))
+    return st.builds(
+        lambda raw: f"data:{mime};base64,{base64.b64encode(raw).decode()}",
+        st.binary(min_size=12, max_size=48),
+    )
 
 
 def _parts() -> st.SearchStrategy[dict[str, Json]]:
@@ -464,7 +468,7 @@ def _split(draw: Draw, text: str) -> list[str]:
         return [text]
     cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=3, unique=True)))
     bounds = [0, *cuts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a] or [text]
+    return [text[a:b] for a, b in itertools.pairwise(bounds) if b > a] or [text]
 
 
 @st.composite
@@ -472,7 +476,7 @@ def streams_from(draw: Draw, body: dict[str, Json], *, error: bool = False) -> s
     """The SSE text OpenRouter would have streamed for ``body`` (openrouter-broadcast.md §7):
     keep-alive comments, content/reasoning/tool-call deltas, a finish chunk, a usage chunk and
     ``[DONE]`` (sometimes cut off). ``error`` inserts a mid-stream error chunk."""
-    head = {k: body[k] for k in ("id", "model", "provider", "created") if k in body}
+    head: dict[str, Json] = {k: body[k] for k in ("id", "model", "provider", "created") if k in body}
     head["object"] = "chat.completion.chunk"
     chunks: list[dict[str, Json]] = []
 
@@ -532,7 +536,7 @@ def http_errors(draw: Draw, *, gen_id: str | None) -> dict[str, Json]:
     status = draw(st.sampled_from([400, 401, 402, 403, 408, 413, 429, 500, 502, 503, 524, 529]))
     body: Json
     if draw(st.integers(0, 5)) == 0:
-        body = draw(texts(long=False))
+        body = draw(texts(long=False))  # a plain-text body, possibly empty or blank
     else:
         body = {"error": draw(_error_objects(code=status))}
         if gen_id is not None:
@@ -611,7 +615,18 @@ def ml_apps() -> st.SearchStrategy[str]:
     least one ASCII letter, so Datadog's normalisation leaves something."""
     return st.one_of(
         st.sampled_from(
-            ["production-app", "My App!!", "  Prod/Chat:v2  ", "ÜBER_app", "a", "__a__", "app🚀", "x" * 300]
+            [
+                "production-app",
+                "My App!!",
+                "  Prod/Chat:v2  ",
+                "ÜBER_app",
+                "a",
+                "__a__",
+                "app🚀",
+                "x" * 300,
+                "a:",
+                "Team:App:",
+            ]
         ),
         st.builds(
             lambda a, letter, b: a + letter + b,
@@ -703,7 +718,7 @@ def corrupted(draw: Draw, doc: Json) -> Json:
     if not path:
         return value
     if draw(st.integers(0, 3)) == 0:
-        return _replace(doc, path, lambda parent, key: parent.pop(key))  # type: ignore[no-any-return]
+        return _replace(doc, path, lambda parent, key: parent.pop(key))
     return _replace(doc, path, lambda parent, key: parent.__setitem__(key, value))
 
 
