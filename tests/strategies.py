@@ -31,13 +31,16 @@ __all__ = [
     "RESERVED_TRACE_KEYS",
     "contents",
     "corrupted",
+    "delete_at",
     "destinations",
     "exchanges",
     "http_errors",
     "json_values",
     "messages",
+    "positions",
     "requests",
     "responses",
+    "set_at",
     "shuffled",
     "streams_from",
     "texts",
@@ -699,27 +702,59 @@ def _replace(doc: Json, path: tuple[str | int, ...], change: Callable[[Json, str
     return doc
 
 
+def _shape(path: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    return tuple("*" if isinstance(part, int) else part for part in path)
+
+
+def positions(doc: Json) -> list[tuple[str | int, ...]]:
+    """One path per distinct position of ``doc`` (list indexes count as one: ``messages[*].role``),
+    the root left out: every field name once, however long the lists are."""
+    seen: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}
+    for path in _paths(doc):
+        if path:
+            seen.setdefault(_shape(path), path)
+    return list(seen.values())
+
+
+def set_at(doc: Json, path: tuple[str | int, ...], value: Json) -> Json:
+    """A deep copy of ``doc`` with ``value`` at ``path``."""
+    return _replace(copy.deepcopy(doc), path, lambda parent, key: parent.__setitem__(key, value))
+
+
+def delete_at(doc: Json, path: tuple[str | int, ...]) -> Json:
+    """A deep copy of ``doc`` without the member or element at ``path``."""
+    return _replace(copy.deepcopy(doc), path, lambda parent, key: parent.pop(key))
+
+
 @st.composite
-def corrupted(draw: Draw, doc: Json) -> Json:
-    """``doc`` with one position (a whole subtree, a leaf, or a value inside an SSE data line)
-    replaced by an arbitrary JSON value, or deleted. Returns a deep copy; ``doc`` is untouched."""
+def corrupted(draw: Draw, doc: Json, *, max_changes: int = 3) -> Json:
+    """``doc`` with 1-``max_changes`` positions (a whole subtree, a leaf, or a value inside an SSE
+    data line) replaced by an arbitrary JSON value or deleted. Positions are drawn by field name
+    first (``choices[*].index``), then by list index, so rare fields are hit as often as common
+    ones. Returns a copy; ``doc`` is untouched."""
     doc = copy.deepcopy(doc)
-    value = draw(json_values())
-    if isinstance(doc, dict) and isinstance(doc.get("stream"), str) and draw(st.booleans()):
-        lines = doc["stream"].split("\n")
-        data = [i for i, line in enumerate(lines) if line.startswith("data: {")]
-        if data:
-            i = draw(st.sampled_from(data))
-            chunk = json.loads(lines[i][len("data: ") :])
-            lines[i] = "data: " + json.dumps(draw(corrupted(chunk)))
-            doc["stream"] = "\n".join(lines)
+    for _ in range(draw(st.integers(1, max_changes))):
+        if not isinstance(doc, dict | list):
             return doc
-    path = draw(st.sampled_from(list(_paths(doc))))
-    if not path:
-        return value
-    if draw(st.integers(0, 3)) == 0:
-        return _replace(doc, path, lambda parent, key: parent.pop(key))
-    return _replace(doc, path, lambda parent, key: parent.__setitem__(key, value))
+        if isinstance(doc, dict) and isinstance(doc.get("stream"), str) and draw(st.booleans()):
+            lines = doc["stream"].split("\n")
+            data = [i for i, line in enumerate(lines) if line.startswith("data: {")]
+            if data:
+                i = draw(st.sampled_from(data))
+                chunk = json.loads(lines[i][len("data: ") :])
+                lines[i] = "data: " + json.dumps(draw(corrupted(chunk, max_changes=1)))
+                doc["stream"] = "\n".join(lines)
+                continue
+        by_shape: dict[tuple[str | int, ...], list[tuple[str | int, ...]]] = {}
+        for path in _paths(doc):
+            by_shape.setdefault(_shape(path), []).append(path)
+        shape = draw(st.sampled_from(sorted(by_shape, key=repr)))
+        path = draw(st.sampled_from(by_shape[shape]))
+        if not path:
+            return draw(json_values())
+        delete = draw(st.integers(0, 2)) == 0
+        doc = delete_at(doc, path) if delete else set_at(doc, path, draw(json_values()))
+    return doc
 
 
 def shuffled(value: Json, rng: random.Random) -> Json:

@@ -28,9 +28,12 @@ from strategies import (
     API_KEY,
     RESERVED_TRACE_KEYS,
     corrupted,
+    delete_at,
     destinations,
     exchanges,
     json_values,
+    positions,
+    set_at,
     shuffled,
 )
 
@@ -292,14 +295,14 @@ def _evp_to_public(evp: Json) -> Json:
 
 # -- counterexamples found by these properties, pinned so that every run checks them ------------
 
-# An HTTP error with an empty body (schema-valid) was rejected as InvalidInput (fixed in exchange.py).
+# An HTTP error with an empty body (schema-valid) was rejected as InvalidInput.
 EMPTY_BODY_ERROR: Json = {
     "request": {"messages": [{"role": "user", "content": "Hi"}], "model": "openai/gpt-4o"},
     "error": {"status": 502, "body": ""},
     "timing": {"start": 1_700_000_000_000_000_000, "end": 1_700_000_001_000_000_000},
     "headers": {"x-generation-id": "gen-1700000000-empty"},
 }
-# ml_app "a:" normalises to "a:"; the EVP tag "ml_app:a:" ended with ':' (Datadog tag grammar).
+# ml_app "a:" was kept as "a:", so the EVP tag "ml_app:a:" ended with ':' (Datadog tag grammar).
 TRAILING_COLON_APP: Json = {"type": "datadog", "config": {"apiKey": API_KEY, "mlApp": "a:"}}
 PLAIN_DESTINATION: Json = {"type": "datadog", "config": {"apiKey": API_KEY, "mlApp": "production-app"}}
 
@@ -436,6 +439,38 @@ def test_any_exchange_gives_a_payload_or_a_typed_error(doc: Json, destination: J
     chunk), or that position deleted, mapping returns a schema-valid payload or raises InvalidInput /
     NotTraceable with a JSON path: no KeyError, TypeError or anything else escapes."""
     _check_typed(_outcome(doc, destination, fmt), (InvalidInput, NotTraceable))
+
+
+@given(doc=exchanges(), destination=destinations(), data=st.data())
+def test_every_position_of_an_exchange_is_guarded(doc: Json, destination: Json, data: st.DataObject) -> None:
+    """Robustness, swept: for up to 16 positions of a generated exchange (drawn among its distinct
+    field names, so every field is visited across the run) and up to 8 fields of one stream chunk,
+    deleting it and putting an arbitrary JSON value there each give a schema-valid payload or
+    InvalidInput / NotTraceable, nothing else."""
+    fmt = data.draw(st.sampled_from(FORMATS))
+
+    def some(paths: list[tuple[str | int, ...]], most: int) -> list[tuple[str | int, ...]]:
+        return data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=most, unique=True))
+
+    variants = []
+    for path in some(positions(doc), 16):
+        variants.append(delete_at(doc, path))
+        variants.append(set_at(doc, path, data.draw(json_values(max_leaves=3))))
+    if "stream" in doc:
+        lines = doc["stream"].split("\n")
+        chunk_lines = [i for i, line in enumerate(lines) if line.startswith("data: {")]
+        i = data.draw(st.sampled_from(chunk_lines))
+        chunk = json.loads(lines[i][len("data: ") :])
+        for path in some(positions(chunk), 8):
+            for changed in (
+                delete_at(chunk, path),
+                set_at(chunk, path, data.draw(json_values(max_leaves=3))),
+            ):
+                variant = copy.deepcopy(doc)
+                variant["stream"] = "\n".join([*lines[:i], "data: " + json.dumps(changed), *lines[i + 1 :]])
+                variants.append(variant)
+    for variant in variants:
+        _check_typed(_outcome(variant, destination, fmt), (InvalidInput, NotTraceable))
 
 
 @st.composite
@@ -807,10 +842,10 @@ def _check_cut_io(shown: Json, original: Json) -> None:
             assert {**got_call, "arguments": None} == {**was_call, "arguments": None}
             arguments = got_call["arguments"]
             if arguments != was_call["arguments"]:
-                # cut arguments become {"value": <cut JSON text>}; limits.py currently also rewrites
-                # long arguments it did not cut (test_uncut_tool_arguments_keep_their_structure)
+                # only cut arguments change: they become {"value": <cut JSON text>}
                 text = json.dumps(was_call["arguments"], sort_keys=True, ensure_ascii=False)
                 assert list(arguments) == ["value"]
+                assert arguments["value"] != text
                 assert _is_cut_from(arguments["value"], text)
 
 
