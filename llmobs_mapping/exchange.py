@@ -1,17 +1,29 @@
 """Read an exchange document into an immutable :class:`~.exchange_types.Exchange`.
 
-This is the only place that reads untrusted exchange JSON: every access goes through
-:class:`~.jsonread.Node`, so a wrong shape becomes :class:`~.errors.InvalidInput` naming the JSON
-path. A stream is reassembled (``stream.reassemble``) into the same completion shape as a response.
+This is the only place that reads untrusted exchange JSON: every value goes through a check of
+:mod:`~.jsonread` together with the path parts that lead to it, so a wrong shape becomes
+:class:`~.errors.InvalidInput` naming the JSON path (rendered only when a check fails: this runs for
+every call a gateway makes). A stream is reassembled (``stream.reassemble``) into the same
+completion shape as a response.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .errors import InvalidInput
 from .exchange_types import Choice, Completion, ErrorInfo, Exchange, InputMessage, ToolCall, Usage
-from .jsonread import Node, type_name
+from .jsonread import (
+    as_count,
+    as_list,
+    as_obj,
+    as_str,
+    fail,
+    opt_bool,
+    opt_count,
+    opt_num,
+    opt_str,
+    type_name,
+)
 from .stream import reassemble
 from .timing import read_timestamp
 
@@ -35,67 +47,65 @@ def read_exchange(doc: Any) -> Exchange:
     """Validate and normalise one exchange document (see ``schemas/exchange.schema.json``)."""
     if isinstance(doc, Exchange):
         return doc
-    root = Node(doc, (), InvalidInput)
-    root.obj()
+    root = as_obj(doc)
     request = root.get("request")
-    if request.value is None:
-        request.fail("is required")
-    req = request.obj()
-    messages = _read_messages(request.get("messages"))
-    requested_model = request.get("model").opt_str()
-    trace_node = request.get("trace")
-    trace: dict[str, Any] = {} if trace_node.value is None else trace_node.obj()
+    if request is None:
+        fail(("request",), "is required")
+    req = as_obj(request, "request")
+    messages = _read_messages(req.get("messages"))
+    requested_model = opt_str(req.get("model"), "request", "model")
+    trace_value = req.get("trace")
+    trace: dict[str, Any] = {} if trace_value is None else as_obj(trace_value, "request", "trace")
     if trace:
         for key in RESERVED_TRACE_KEYS:  # TraceConfig: the reserved keys are strings
-            trace_node.get(key).opt_str()
-    _check_tools(request.get("tools"))
+            opt_str(trace.get(key), "request", "trace", key)
+    _check_tools(req.get("tools"))
     headers = _read_headers(root.get("headers"))
 
-    kinds = [k for k in ("response", "stream", "error") if root.has(k)]
+    kinds = [k for k in ("response", "stream", "error") if root.get(k) is not None]
     if len(kinds) != 1:
-        root.fail(
+        fail(
+            (),
             "must have exactly one of response, stream or error"
-            + (f" (has {', '.join(kinds)})" if kinds else "")
+            + (f" (has {', '.join(kinds)})" if kinds else ""),
         )
     completion: Completion | None = None
     error: ErrorInfo | None = None
     missing: tuple[str, ...] = ()
     if kinds[0] == "response":
-        completion, error = _read_completion(root.get("response"))
+        completion, error = _read_completion(root["response"], ("response",))
     elif kinds[0] == "stream":
-        node = root.get("stream")
-        assembled = reassemble(node.str_())
-        completion, error = _read_completion(Node(assembled.body, node.parts, InvalidInput), in_stream=True)
+        assembled = reassemble(as_str(root["stream"], "stream"))
+        completion, error = _read_completion(assembled.body, ("stream",), in_stream=True)
         if assembled.error is not None:  # a mid-stream error chunk (openrouter-broadcast.md §7)
-            error = _read_error(Node(assembled.error, node.parts, InvalidInput), status=None)
+            error = _read_error(assembled.error, ("stream",), status=None)
         missing = assembled.missing
     else:
-        error_node = root.get("error")
-        error_node.obj()
-        status = _read_status(error_node.get("status"))
-        body = error_node.get("body")
-        error = _read_http_error(body, status)
-        if isinstance(body.value, dict) and isinstance(body.value.get("id"), str):
-            completion = Completion(body.value["id"], None, None, (), None)
+        error_obj = as_obj(root["error"], "error")
+        status = _read_status(error_obj.get("status"), ("error", "status"))
+        body = error_obj.get("body")
+        error = _read_http_error(body, ("error", "body"), status)
+        if isinstance(body, dict) and isinstance(body.get("id"), str):
+            completion = Completion(body["id"], None, None, (), None)
     if error is None and completion is not None:
         error = next((c.error for c in completion.choices if c.error is not None), None)
 
-    timing = root.get("timing")
-    if timing.value is None:
-        timing.fail("is required")
-    timing.obj()
-    start = read_timestamp(timing.get("start"))
-    end = read_timestamp(timing.get("end"))
+    timing_value = root.get("timing")
+    if timing_value is None:
+        fail(("timing",), "is required")
+    timing = as_obj(timing_value, "timing")
+    start = read_timestamp(timing.get("start"), "timing", "start")
+    end = read_timestamp(timing.get("end"), "timing", "end")
     if end < start:
-        timing.get("end").fail("is before timing.start")
+        fail(("timing", "end"), "is before timing.start")
     first_token = None
-    if timing.has("first_token"):
-        first_token = read_timestamp(timing.get("first_token"))
+    if timing.get("first_token") is not None:
+        first_token = read_timestamp(timing["first_token"], "timing", "first_token")
         if not start <= first_token <= end:
-            timing.get("first_token").fail("must lie between timing.start and timing.end")
+            fail(("timing", "first_token"), "must lie between timing.start and timing.end")
 
     generation_id = (completion.id if completion is not None else None) or headers.get("x-generation-id")
-    session_id = request.get("session_id").opt_str() or headers.get("x-session-id")
+    session_id = opt_str(req.get("session_id"), "request", "session_id") or headers.get("x-session-id")
     return Exchange(
         request=req,
         source=kinds[0],  # type: ignore[arg-type]
@@ -110,41 +120,46 @@ def read_exchange(doc: Any) -> Exchange:
         generation_id=generation_id or None,
         requested_model=requested_model,
         session_id=session_id or None,
-        user=request.get("user").opt_str() or None,
+        user=opt_str(req.get("user"), "request", "user") or None,
         trace=trace,
     )
 
 
 # -- request ------------------------------------------------------------------------------------
 
+_MESSAGES = ("request", "messages")
 
-def _read_messages(node: Node) -> tuple[InputMessage, ...]:
-    if node.value is None:
-        node.fail("is required")
-    items = node.value
+
+def _read_messages(items: Any) -> tuple[InputMessage, ...]:
+    if items is None:
+        fail(_MESSAGES, "is required")
     if type(items) is not list:
-        node.fail(f"must be an array, not {type_name(items)}")
+        fail(_MESSAGES, f"must be an array, not {type_name(items)}")
     if not items:
-        node.fail("must hold at least one message")
+        fail(_MESSAGES, "must hold at least one message")
     out = []
     for position, value in enumerate(items):
         plain = _plain_message(value)
         if plain is not None:
             out.append(plain)
             continue
-        item = node.child(position, value)
-        item.obj()
-        role = item.get("role").str_()
-        tool_calls = _read_tool_calls(item.get("tool_calls"))
-        tool_call_id = item.get("tool_call_id").opt_str()
-        out.append(InputMessage(role, _content_text(item.get("content")), tool_calls, tool_call_id))
+        where = (*_MESSAGES, position)
+        item = as_obj(value, *where)
+        role = as_str(item.get("role"), *where, "role")
+        tool_calls = _read_tool_calls(item.get("tool_calls"), (*where, "tool_calls"))
+        tool_call_id = opt_str(item.get("tool_call_id"), *where, "tool_call_id")
+        out.append(
+            InputMessage(
+                role, _content_text(item.get("content"), (*where, "content")), tool_calls, tool_call_id
+            )
+        )
     return tuple(out)
 
 
 def _plain_message(value: Any) -> InputMessage | None:
     """Fast path for the common message shape: string role and content, no tool calls, an optional
     string tool_call_id. None for anything else (including every malformed message), which the
-    path-aware reader then handles."""
+    general reader then handles."""
     if type(value) is not dict:
         return None
     role, content, tool_call_id = value.get("role"), value.get("content"), value.get("tool_call_id")
@@ -158,87 +173,88 @@ def _plain_message(value: Any) -> InputMessage | None:
     return None
 
 
-def _content_text(node: Node) -> str:
+def _content_text(value: Any, where: tuple[str | int, ...]) -> str:
     """String content as is; a part list → text parts joined by newlines, media as markers."""
-    value = node.value
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if not isinstance(value, list):
-        node.fail("must be a string, an array of content parts, or null")
+        fail(where, "must be a string, an array of content parts, or null")
     pieces = []
-    for part in node.items():
-        part.obj()
-        kind = part.get("type").str_()
+    for position, raw in enumerate(value):
+        part = as_obj(raw, *where, position)
+        kind = as_str(part.get("type"), *where, position, "type")
         if kind in ("text", "input_text"):
-            pieces.append(part.get("text").str_())
+            pieces.append(as_str(part.get("text"), *where, position, "text"))
         else:
             # unknown part types get a generic marker: never their payload (contract §4)
             pieces.append(_PART_MARKERS.get(kind, "[attachment]"))
     return "\n".join(pieces)
 
 
-def _read_tool_calls(node: Node) -> tuple[ToolCall, ...]:
-    if node.value is None:
+def _read_tool_calls(value: Any, where: tuple[str | int, ...]) -> tuple[ToolCall, ...]:
+    if value is None:
         return ()
     calls = []
-    for item in node.items():
-        item.obj()
-        function = item.get("function")
-        function.obj()
+    for position, raw in enumerate(as_list(value, *where)):
+        item = as_obj(raw, *where, position)
+        function = as_obj(item.get("function"), *where, position, "function")
         arguments = function.get("arguments")
         args: str | dict[str, Any]
-        if arguments.value is None:
+        if arguments is None:
             args = ""
-        elif isinstance(arguments.value, dict):
-            args = arguments.value
+        elif isinstance(arguments, dict):
+            args = arguments
         else:
-            args = arguments.str_()
-        calls.append(ToolCall(item.get("id").opt_str(), function.get("name").opt_str() or "", args))
+            args = as_str(arguments, *where, position, "function", "arguments")
+        call_id = opt_str(item.get("id"), *where, position, "id")
+        name = opt_str(function.get("name"), *where, position, "function", "name")
+        calls.append(ToolCall(call_id, name or "", args))
     return tuple(calls)
 
 
-def _check_tools(node: Node) -> None:
-    if node.value is None:
+def _check_tools(value: Any) -> None:
+    if value is None:
         return
-    for item in node.items():
-        item.obj()
-        if item.has("function"):
-            function = item.get("function")
-            function.obj()
-            function.get("name").str_()
-            function.get("description").opt_str()
+    for position, raw in enumerate(as_list(value, "request", "tools")):
+        item = as_obj(raw, "request", "tools", position)
+        if item.get("function") is not None:
+            function = as_obj(item["function"], "request", "tools", position, "function")
+            as_str(function.get("name"), "request", "tools", position, "function", "name")
+            opt_str(function.get("description"), "request", "tools", position, "function", "description")
 
 
-def _read_headers(node: Node) -> dict[str, str]:
-    if node.value is None:
+def _read_headers(value: Any) -> dict[str, str]:
+    if value is None:
         return {}
-    return {key.lower(): node.child(key, value).str_() for key, value in node.obj().items()}
+    return {key.lower(): as_str(item, "headers", key) for key, item in as_obj(value, "headers").items()}
 
 
 # -- response -----------------------------------------------------------------------------------
 
 
-def _read_completion(node: Node, *, in_stream: bool = False) -> tuple[Completion, ErrorInfo | None]:
-    node.obj()
+def _read_completion(
+    value: Any, where: tuple[str | int, ...], *, in_stream: bool = False
+) -> tuple[Completion, ErrorInfo | None]:
+    body = as_obj(value, *where)
     error = None
-    if node.has("error"):  # an error body inside an HTTP 200 (contract §1)
-        error = _read_error(node.get("error"), status=None)
-    choices_node = node.get("choices")
+    if body.get("error") is not None:  # an error body inside an HTTP 200 (contract §1)
+        error = _read_error(body["error"], (*where, "error"), status=None)
+    choices_value = body.get("choices")
     choices: list[Choice] = []
-    if choices_node.value is not None:
-        for position, item in enumerate(choices_node.items()):
-            choices.append(_read_choice(item, position))
+    if choices_value is not None:
+        for position, item in enumerate(as_list(choices_value, *where, "choices")):
+            choices.append(_read_choice(item, (*where, "choices", position), position))
     elif error is None and not in_stream:
-        choices_node.fail("is required in a chat.completion response")
-    choices.sort(key=lambda c: c.index)
-    usage = _read_usage(node.get("usage")) if node.has("usage") else None
+        fail((*where, "choices"), "is required in a chat.completion response")
+    choices.sort(key=lambda c: c.choice_index)
+    usage = _read_usage(body["usage"], (*where, "usage")) if body.get("usage") is not None else None
     return (
         Completion(
-            id=node.get("id").opt_str() or None,
-            model=node.get("model").opt_str() or None,
-            provider=node.get("provider").opt_str() or None,
+            id=opt_str(body.get("id"), *where, "id") or None,
+            model=opt_str(body.get("model"), *where, "model") or None,
+            provider=opt_str(body.get("provider"), *where, "provider") or None,
             choices=tuple(choices),
             usage=usage,
         ),
@@ -246,89 +262,103 @@ def _read_completion(node: Node, *, in_stream: bool = False) -> tuple[Completion
     )
 
 
-def _read_choice(node: Node, position: int) -> Choice:
-    node.obj()
-    index_node = node.get("index")
-    index = position if index_node.value is None else index_node.count()
-    message = node.get("message")
+def _read_choice(value: Any, where: tuple[str | int, ...], position: int) -> Choice:
+    choice = as_obj(value, *where)
+    index_value = choice.get("index")
+    index = position if index_value is None else as_count(index_value, *where, "index")
+    message_value = choice.get("message")
     content = reasoning = refusal = None
     tool_calls: tuple[ToolCall, ...] = ()
-    if message.value is not None:
-        message.obj()
-        content = _content_text(message.get("content")) if message.has("content") else None
-        reasoning = message.get("reasoning").opt_str()
-        refusal = message.get("refusal").opt_str()
-        tool_calls = _read_tool_calls(message.get("tool_calls"))
-    elif node.has("text"):  # legacy completions choice
-        content = node.get("text").str_()
-    error = _read_error(node.get("error"), status=None) if node.has("error") else None
+    if message_value is not None:
+        message = as_obj(message_value, *where, "message")
+        if message.get("content") is not None:
+            content = _content_text(message["content"], (*where, "message", "content"))
+        reasoning = opt_str(message.get("reasoning"), *where, "message", "reasoning")
+        refusal = opt_str(message.get("refusal"), *where, "message", "refusal")
+        tool_calls = _read_tool_calls(message.get("tool_calls"), (*where, "message", "tool_calls"))
+    elif choice.get("text") is not None:  # legacy completions choice
+        content = as_str(choice["text"], *where, "text")
+    error = (
+        _read_error(choice["error"], (*where, "error"), status=None)
+        if choice.get("error") is not None
+        else None
+    )
     return Choice(
-        index=index,
+        choice_index=index,
         content=content,
         reasoning=reasoning,
         refusal=refusal,
         tool_calls=tool_calls,
-        finish_reason=node.get("finish_reason").opt_str(),
-        native_finish_reason=node.get("native_finish_reason").opt_str(),
+        finish_reason=opt_str(choice.get("finish_reason"), *where, "finish_reason"),
+        native_finish_reason=opt_str(choice.get("native_finish_reason"), *where, "native_finish_reason"),
         error=error,
     )
 
 
-def _read_usage(node: Node) -> Usage:
-    node.obj()
-    prompt_details = node.get("prompt_tokens_details")
-    completion_details = node.get("completion_tokens_details")
-    cost_details = node.get("cost_details")
-    if prompt_details.value is not None:
-        prompt_details.obj()
-    if completion_details.value is not None:
-        completion_details.obj()
-    if cost_details.value is not None:
-        cost_details.obj()
+def _details(usage: dict[str, Any], key: str, where: tuple[str | int, ...]) -> dict[str, Any]:
+    """``usage.<key>`` (an object or absent; absent reads as empty)."""
+    value = usage.get(key)
+    return {} if value is None else as_obj(value, *where, key)
 
-    def sub(parent: Node, key: str) -> Node:
-        return parent.child(key, parent.value.get(key) if isinstance(parent.value, dict) else None)
 
+def _read_usage(value: Any, where: tuple[str | int, ...]) -> Usage:
+    usage = as_obj(value, *where)
+    prompt = _details(usage, "prompt_tokens_details", where)
+    completion = _details(usage, "completion_tokens_details", where)
+    cost = _details(usage, "cost_details", where)
+    prompt_at = (*where, "prompt_tokens_details")
+    cost_at = (*where, "cost_details")
     return Usage(
-        prompt_tokens=node.get("prompt_tokens").opt_count(),
-        completion_tokens=node.get("completion_tokens").opt_count(),
-        total_tokens=node.get("total_tokens").opt_count(),
-        cached_tokens=sub(prompt_details, "cached_tokens").opt_count(),
-        cache_write_tokens=sub(prompt_details, "cache_write_tokens").opt_count(),
-        reasoning_tokens=sub(completion_details, "reasoning_tokens").opt_count(),
-        cost=node.get("cost").opt_num(),
-        is_byok=node.get("is_byok").opt_bool(),
-        upstream_inference_cost=sub(cost_details, "upstream_inference_cost").opt_num(),
-        upstream_prompt_cost=sub(cost_details, "upstream_inference_prompt_cost").opt_num(),
-        upstream_completions_cost=sub(cost_details, "upstream_inference_completions_cost").opt_num(),
+        prompt_tokens=opt_count(usage.get("prompt_tokens"), *where, "prompt_tokens"),
+        completion_tokens=opt_count(usage.get("completion_tokens"), *where, "completion_tokens"),
+        total_tokens=opt_count(usage.get("total_tokens"), *where, "total_tokens"),
+        cached_tokens=opt_count(prompt.get("cached_tokens"), *prompt_at, "cached_tokens"),
+        cache_write_tokens=opt_count(prompt.get("cache_write_tokens"), *prompt_at, "cache_write_tokens"),
+        reasoning_tokens=opt_count(
+            completion.get("reasoning_tokens"), *where, "completion_tokens_details", "reasoning_tokens"
+        ),
+        cost=opt_num(usage.get("cost"), *where, "cost"),
+        is_byok=opt_bool(usage.get("is_byok"), *where, "is_byok"),
+        upstream_inference_cost=opt_num(
+            cost.get("upstream_inference_cost"), *cost_at, "upstream_inference_cost"
+        ),
+        upstream_prompt_cost=opt_num(
+            cost.get("upstream_inference_prompt_cost"), *cost_at, "upstream_inference_prompt_cost"
+        ),
+        upstream_completions_cost=opt_num(
+            cost.get("upstream_inference_completions_cost"), *cost_at, "upstream_inference_completions_cost"
+        ),
     )
 
 
 # -- errors -------------------------------------------------------------------------------------
 
 
-def _read_status(node: Node) -> int:
-    status = node.count()
+def _read_status(value: Any, where: tuple[str | int, ...]) -> int:
+    status = as_count(value, *where)
     if not 100 <= status <= 599:
-        node.fail(f"must be an HTTP status from 100 to 599, not {status}")
+        fail(where, f"must be an HTTP status from 100 to 599, not {status}")
     return status
 
 
-def _read_error(node: Node, status: int | None) -> ErrorInfo:
+def _read_error(value: Any, where: tuple[str | int, ...], status: int | None) -> ErrorInfo:
     """OpenRouter's ``{"code", "message", "metadata"?}``; inside a 200 the code is the status (§9)."""
-    node.obj()
-    code = node.get("code")
+    error = as_obj(value, *where)
     if status is None:
-        if code.value is None:
-            code.fail("is required: an error reported inside an HTTP 200 needs its HTTP status code")
-        status = _read_status(code)
-    message = node.get("message").opt_str()
-    metadata = node.get("metadata")
+        code = error.get("code")
+        if code is None:
+            fail(
+                (*where, "code"),
+                "is required: an error reported inside an HTTP 200 needs its HTTP status code",
+            )
+        status = _read_status(code, (*where, "code"))
+    message = opt_str(error.get("message"), *where, "message")
+    metadata_value = error.get("metadata")
     error_type = provider = None
-    if metadata.value is not None:
-        metadata.obj()
-        error_type = metadata.get("error_type").opt_str()
-        provider = metadata.get("provider_name").opt_str()
+    if metadata_value is not None:
+        metadata = as_obj(metadata_value, *where, "metadata")
+        error_type = opt_str(metadata.get("error_type"), *where, "metadata", "error_type")
+        provider = opt_str(metadata.get("provider_name"), *where, "metadata", "provider_name")
     return ErrorInfo(
         status=status,
         type=error_type or f"http_{status}",
@@ -337,12 +367,11 @@ def _read_error(node: Node, status: int | None) -> ErrorInfo:
     )
 
 
-def _read_http_error(body: Node, status: int) -> ErrorInfo:
-    value = body.value
+def _read_http_error(value: Any, where: tuple[str | int, ...], status: int) -> ErrorInfo:
     if isinstance(value, dict) and isinstance(value.get("error"), dict):
-        return _read_error(body.get("error"), status=status)
+        return _read_error(value["error"], (*where, "error"), status=status)
     if isinstance(value, str) and value.strip():
         return ErrorInfo(status, f"http_{status}", value, None)
     if value is None or isinstance(value, dict | str):  # no body, an empty one, or no error object
         return ErrorInfo(status, f"http_{status}", f"HTTP {status}", None)
-    body.fail("must be OpenRouter's error object or the response text")
+    fail(where, "must be OpenRouter's error object or the response text")

@@ -1,7 +1,15 @@
 """Typed, path-aware access to untrusted JSON.
 
-Every read of an input document goes through :class:`Node`, so a wrong type anywhere becomes a
+Every read of an input document goes through the checks below, so a wrong type anywhere becomes a
 typed error naming the JSON path, never a ``KeyError``/``TypeError`` from deep inside the mapping.
+
+Two ways to use them, one set of rules:
+
+- the functions (``as_obj``, ``opt_str``, ``opt_count`` ...) take a value and the path parts that
+  lead to it; the path is rendered only when a check fails. The exchange reader uses these: it runs
+  for every call a gateway makes, so it allocates nothing per field.
+- :class:`Node` wraps a value and its path for code that reads small documents (settings, filter
+  rules) and prefers to pass one object around; its methods call the same functions.
 """
 
 from __future__ import annotations
@@ -10,10 +18,29 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
-from .errors import MappingError, json_path
+from .errors import InvalidInput, MappingError, json_path
 from .jsondiff import json_kind
 
-__all__ = ["Node", "type_name"]
+__all__ = [
+    "ErrorClass",
+    "Node",
+    "as_bool",
+    "as_count",
+    "as_list",
+    "as_num",
+    "as_obj",
+    "as_str",
+    "fail",
+    "is_number",
+    "opt_bool",
+    "opt_count",
+    "opt_num",
+    "opt_str",
+    "type_name",
+]
+
+ErrorClass = Callable[[str, str], MappingError]
+Parts = tuple[str | int, ...]
 
 
 def type_name(value: object) -> str:
@@ -31,14 +58,90 @@ def is_number(value: object) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
+def fail(parts: Parts, message: str, error: ErrorClass = InvalidInput) -> NoReturn:
+    """Raise ``error`` at the JSON path of ``parts``."""
+    raise error(json_path(parts), message)
+
+
+# -- checks: value + path parts → the value, or a typed error naming the path ----------------------
+
+
+def as_obj(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        fail(parts, f"must be an object, not {type_name(value)}", error)
+    return value
+
+
+def as_list(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> list[Any]:
+    if not isinstance(value, list):
+        fail(parts, f"must be an array, not {type_name(value)}", error)
+    return value
+
+
+def as_str(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> str:
+    if not isinstance(value, str):
+        fail(parts, f"must be a string, not {type_name(value)}", error)
+    return value
+
+
+def opt_str(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    return as_str(value, *parts, error=error)
+
+
+def as_num(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int | float:
+    if not is_number(value):
+        fail(parts, f"must be a number, not {type_name(value)}", error)
+    number: int | float = value
+    return number
+
+
+def opt_num(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int | float | None:
+    kind = type(value)
+    if value is None or kind is int or (kind is float and math.isfinite(value)):  # the common cases
+        return value  # type: ignore[no-any-return]
+    return as_num(value, *parts, error=error)
+
+
+def as_count(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int:
+    """A non-negative whole number (token counts); ``3.0`` is read as 3."""
+    if type(value) is int and value >= 0:  # the common case, checked first
+        return value
+    number = as_num(value, *parts, error=error)
+    if isinstance(number, float):
+        if not number.is_integer():
+            fail(parts, f"must be a whole number, not {number}", error)
+        number = int(number)
+    if number < 0:
+        fail(parts, f"must not be negative, not {number}", error)
+    return number
+
+
+def opt_count(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int | None:
+    if value is None or (type(value) is int and value >= 0):  # the common cases
+        return value
+    return as_count(value, *parts, error=error)
+
+
+def as_bool(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> bool:
+    if not isinstance(value, bool):
+        fail(parts, f"must be true or false, not {type_name(value)}", error)
+    return value
+
+
+def opt_bool(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> bool | None:
+    if value is None or value is True or value is False:
+        return value
+    return as_bool(value, *parts, error=error)
+
+
 class Node:
     """A JSON value plus where it sits, and which error class to raise about it."""
 
     __slots__ = ("_error", "parts", "value")
 
-    def __init__(
-        self, value: Any, parts: tuple[str | int, ...], error: Callable[[str, str], MappingError]
-    ) -> None:
+    def __init__(self, value: Any, parts: Parts, error: ErrorClass) -> None:
         self.value = value
         self.parts = parts
         self._error = error
@@ -48,7 +151,7 @@ class Node:
         return json_path(self.parts)
 
     def fail(self, message: str) -> NoReturn:
-        raise self._error(self.path, message)
+        fail(self.parts, message, self._error)
 
     def child(self, key: str | int, value: Any) -> Node:
         return Node(value, (*self.parts, key), self._error)
@@ -56,68 +159,44 @@ class Node:
     # -- containers --------------------------------------------------------------------------
 
     def obj(self) -> dict[str, Any]:
-        if not isinstance(self.value, dict):
-            self.fail(f"must be an object, not {type_name(self.value)}")
-        return self.value
+        return as_obj(self.value, *self.parts, error=self._error)
 
     def get(self, key: str) -> Node:
         """The member ``key`` (value None when absent). Requires this node to be an object."""
-        value = self.value  # inlined obj() and child(): the hottest call of read_exchange
-        if type(value) is not dict:
-            self.obj()
-        return Node(value.get(key), (*self.parts, key), self._error)
+        return Node(self.obj().get(key), (*self.parts, key), self._error)
 
     def has(self, key: str) -> bool:
         return isinstance(self.value, dict) and self.value.get(key) is not None
 
     def items(self) -> Iterator[Node]:
         """The elements of an array."""
-        if not isinstance(self.value, list):
-            self.fail(f"must be an array, not {type_name(self.value)}")
         parts, error = self.parts, self._error
-        for i, v in enumerate(self.value):
+        for i, v in enumerate(as_list(self.value, *parts, error=error)):
             yield Node(v, (*parts, i), error)
 
     # -- scalars -----------------------------------------------------------------------------
 
     def str_(self) -> str:
-        if not isinstance(self.value, str):
-            self.fail(f"must be a string, not {type_name(self.value)}")
-        return self.value
+        return as_str(self.value, *self.parts, error=self._error)
 
     def opt_str(self) -> str | None:
-        value = self.value
-        if value is None or type(value) is str:
-            return value
-        return self.str_()
+        return opt_str(self.value, *self.parts, error=self._error)
 
     def num(self) -> int | float:
-        if not is_number(self.value):
-            self.fail(f"must be a number, not {type_name(self.value)}")
-        value: int | float = self.value
-        return value
+        return as_num(self.value, *self.parts, error=self._error)
 
     def opt_num(self) -> int | float | None:
-        return None if self.value is None else self.num()
+        return opt_num(self.value, *self.parts, error=self._error)
 
     def count(self) -> int:
-        """A non-negative whole number (token counts); ``3.0`` is read as 3."""
-        value = self.num()
-        if isinstance(value, float):
-            if not value.is_integer():
-                self.fail(f"must be a whole number, not {value}")
-            value = int(value)
-        if value < 0:
-            self.fail(f"must not be negative, not {value}")
-        return value
+        """A non-negative whole number; ``3.0`` is read as 3."""
+        return as_count(self.value, *self.parts, error=self._error)
 
     def opt_count(self) -> int | None:
-        return None if self.value is None else self.count()
+        return opt_count(self.value, *self.parts, error=self._error)
 
     def bool_(self) -> bool:
-        if not isinstance(self.value, bool):
-            self.fail(f"must be true or false, not {type_name(self.value)}")
-        return self.value
+        return as_bool(self.value, *self.parts, error=self._error)
 
     def opt_bool(self) -> bool | None:
-        return None if self.value is None else self.bool_()
+        return opt_bool(self.value, *self.parts, error=self._error)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .canonical import canonical_json
@@ -119,7 +118,7 @@ def fit_span(span: Span, settings: Settings, encode: Callable[[Span, Settings], 
         return span
     new_in, new_out = _copy_io(span.input), _copy_io(span.output)
     slots = [*(_slots(new_in) if new_in else []), *(_slots(new_out) if new_out else [])]
-    candidate = replace(span, input=new_in, output=new_out, metadata={**span.metadata, "truncated": True})
+    candidate = span._replace(input=new_in, output=new_out, metadata={**span.metadata, "truncated": True})
     while True:
         size = _size(encode(candidate, settings))
         if size <= limit:
@@ -132,7 +131,7 @@ def fit_span(span: Span, settings: Settings, encode: Callable[[Span, Settings], 
         # cut at least the excess (escaping may make the JSON larger than the raw text), at most all
         longest[1](truncate_text(text, min(len(text.encode("utf-8")), max(excess, 256))))
     if candidate.tool_definitions is not None:
-        candidate = replace(candidate, tool_definitions=None)
+        candidate = candidate._replace(tool_definitions=None)
         if _size(encode(candidate, settings)) <= limit:
             return candidate
     return candidate

@@ -9,7 +9,6 @@ tags and the custom ``trace`` metadata.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .exchange_types import Exchange
@@ -25,4 +24,4 @@ def redact(span: Span, exchange: Exchange) -> Span:
     error = span.error
     if error is not None and exchange.error is not None:
         error = {"message": f"{exchange.error.type} (HTTP {exchange.error.status})", "type": error["type"]}
-    return replace(span, input=None, output=None, tool_definitions=None, error=error)
+    return span._replace(input=None, output=None, tool_definitions=None, error=error)

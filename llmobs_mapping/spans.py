@@ -6,8 +6,7 @@ truncation are applied to them before encoding, once, for both formats.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from .errors import NotTraceable
 from .exchange import read_exchange
@@ -35,10 +34,10 @@ _GENERATION_ID_PATH = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Span:
+class Span(NamedTuple):
     """One LLM Observability span, format-neutral. ``input``/``output`` are already Datadog IO
-    objects (``{"messages": [...]}`` for llm spans, ``{"value": ...}`` for workflow spans)."""
+    objects (``{"messages": [...]}`` for llm spans, ``{"value": ...}`` for workflow spans).
+    Immutable (a named tuple: change one with ``span._replace(...)``)."""
 
     name: str
     kind: SpanKind
@@ -50,10 +49,10 @@ class Span:
     status: Literal["ok", "error"]
     session_id: str | None
     tags: tuple[str, ...]
+    metadata: dict[str, Any]
+    metrics: dict[str, int | float]
     input: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, int | float] = field(default_factory=dict)
     model_name: str | None = None
     model_provider: str | None = None
     tool_definitions: list[dict[str, Any]] | None = None
@@ -173,6 +172,7 @@ def to_spans(exchange: Any, settings: Settings) -> list[Span]:
                 input=workflow_in,
                 output=workflow_out,
                 metadata=dict(custom),
+                metrics={},
             )
             spans.append(span)
             parent = span.span_id

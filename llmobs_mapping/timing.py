@@ -7,37 +7,39 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
-from .jsonread import Node
+from .jsonread import fail
 
 __all__ = ["read_timestamp"]
 
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$")
 
 
-def read_timestamp(node: Node) -> int:
-    """Unix nanoseconds from an RFC 3339 string (offset required) or a non-negative integer."""
-    value = node.value
+def read_timestamp(value: Any, *parts: str | int) -> int:
+    """Unix nanoseconds from an RFC 3339 string (offset required) or a non-negative integer;
+    ``parts`` is where the value sits, for the error."""
     if isinstance(value, bool) or value is None:
-        node.fail("must be an RFC 3339 timestamp string or integer Unix nanoseconds")
+        fail(parts, "must be an RFC 3339 timestamp string or integer Unix nanoseconds")
     if isinstance(value, int):
         if value < 0:
-            node.fail("must not be negative")
+            fail(parts, "must not be negative")
         return value
     if isinstance(value, str):
         match = _RFC3339.match(value)
         if match is None:
-            node.fail(f"{value!r} is not an RFC 3339 timestamp with an offset (e.g. 2026-01-01T12:00:00.5Z)")
+            example = "2026-01-01T12:00:00.5Z"
+            fail(parts, f"{value!r} is not an RFC 3339 timestamp with an offset (e.g. {example})")
         date, clock, fraction, offset = match.groups()
         offset = "+00:00" if offset in ("Z", "z") else offset
         try:
             whole = datetime.fromisoformat(f"{date}T{clock}{offset}")
         except ValueError as exc:
-            node.fail(f"{value!r} is not a valid date and time ({exc})")
+            fail(parts, f"{value!r} is not a valid date and time ({exc})")
         seconds = int(whole.timestamp())
         nanos = int((fraction or "0").ljust(9, "0"))
         result = seconds * 1_000_000_000 + nanos
         if result < 0:
-            node.fail("must not be before 1970-01-01")
+            fail(parts, "must not be before 1970-01-01")
         return result
-    node.fail("must be an RFC 3339 timestamp string or integer Unix nanoseconds")
+    fail(parts, "must be an RFC 3339 timestamp string or integer Unix nanoseconds")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
 from typing import Any
 
@@ -269,7 +268,7 @@ def test_sampling_rate_one_keeps_and_zero_drops(rate: float, expected: Decision)
 
 
 def _with_ids(session_id: str | None, generation_id: str) -> Exchange:
-    return dataclasses.replace(BASE, session_id=session_id, generation_id=generation_id)
+    return BASE._replace(session_id=session_id, generation_id=generation_id)
 
 
 @given(
