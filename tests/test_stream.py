@@ -6,12 +6,13 @@ import json
 from typing import Any
 
 import pytest
+import strategies
 from hypothesis import given
 from hypothesis import strategies as st
 
 from llmobs_mapping.errors import InvalidInput
 from llmobs_mapping.exchange import read_exchange
-from llmobs_mapping.stream import Reassembled, reassemble
+from llmobs_mapping.stream import Reassembled, _Assembler, _Line, _TextTemplate, reassemble
 
 GEN_ID = "gen-1788612875-1qJQ41IafHPo6WUnyTtZ"
 MODEL = "openai/gpt-4o"
@@ -583,3 +584,209 @@ def test_arbitrary_streams_read_as_exchanges_or_fail_typed(lines: list[str]) -> 
     else:
         assert exchange.streamed
     assert error_path is None or error_path.startswith("$.stream")
+
+
+# -- the text-template fast path gives exactly what parsing every line gives ----------------------
+
+
+def _both_paths(text: str) -> None:
+    """reassemble(text) with and without the fast path: the same body, or the same error."""
+    outcomes = []
+    for fast in (True, False):
+        try:
+            outcomes.append(reassemble(text, fast=fast))
+        except InvalidInput as exc:
+            outcomes.append(exc.to_dict())  # type: ignore[arg-type]
+    assert outcomes[0] == outcomes[1]
+
+
+# Texts that try to confuse a cut made by searching the line: quotes, backslashes, the key itself
+# inside strings, escapes json.dumps writes either way, line separators, astral characters.
+_tricky_texts = st.lists(
+    st.sampled_from(['"', "\\", ":", "{", "}", ",", " ", "a", "é", "\u2028", "\x01", "😀", "/"])
+    | st.sampled_from(['"content":"', '\\"content\\":', '"reasoning": "', "[DONE]", "data: "]),
+    max_size=12,
+).map("".join)
+
+
+_OTHER_DELTA_VALUES: dict[str, list[Any]] = {
+    "content": [None, "", "x"],
+    "reasoning": [None, "", "x"],
+    "refusal": [None, "", "x"],
+    "role": [None, "", "assistant", "tool"],
+    "tool_calls": [None, [], [{"index": 0, "function": {"arguments": "{"}}]],
+}
+
+
+@st.composite
+def _chunk_shapes(draw: Any) -> dict[str, Any]:
+    """Everything about a text chunk but its text: which text key, other delta members, finish
+    reasons, error, usage, a second choice, a decoy member holding a "content" key before the
+    choices, key order, separators, duplicate keys and trailing bytes."""
+
+    def sometimes() -> bool:
+        return bool(draw(st.integers(0, 3)) == 0)
+
+    return {
+        "key": draw(st.sampled_from(["content", "reasoning", "refusal"])),
+        "role": draw(st.booleans()),
+        "others": {k: draw(st.sampled_from(v)) for k, v in _OTHER_DELTA_VALUES.items() if sometimes()},
+        "index": draw(st.sampled_from([1, None])) if sometimes() else 0,
+        "finish": {
+            k: draw(st.sampled_from(["stop", "length"]))
+            for k in ("finish_reason", "native_finish_reason")
+            if sometimes()
+        },
+        "model": draw(st.sampled_from([MODEL, 'x","content":"y', "\\"])),
+        "error": {"code": 429, "message": "Rate limit exceeded"} if sometimes() else None,
+        "usage": {**USAGE, "completion_tokens": draw(st.integers(0, 2))} if sometimes() else None,
+        "decoy": sometimes(),
+        "second_choice": sometimes(),
+        "order": draw(st.randoms(use_true_random=False)) if sometimes() else None,
+        "separators": draw(st.sampled_from([(",", ":"), (", ", ": "), (",", " : ")])),
+        "ensure_ascii": draw(st.booleans()),
+        "edit": draw(st.sampled_from(["duplicate before", "duplicate after", " ", "}"]))
+        if sometimes()
+        else None,
+    }
+
+
+def _render(shape: dict[str, Any], text: str, decoy: str) -> str:
+    key = shape["key"]
+    delta: dict[str, Any] = {"role": "assistant"} if shape["role"] else {}
+    delta[key] = text
+    delta.update((k, v) for k, v in shape["others"].items() if k != key)
+    choice: dict[str, Any] = {"index": shape["index"], "delta": delta, **shape["finish"]}
+    body = chunk(choices=[choice], model=shape["model"])
+    if shape["second_choice"]:
+        body["choices"].append({"index": 1, "delta": {key: text + "2"}})
+    for member in ("error", "usage"):
+        if shape[member] is not None:
+            body[member] = shape[member]
+    if shape["decoy"]:  # a "content" member before the choices: a search for the key finds it first
+        body = {"decoy": {key: decoy}, **body}
+    items = list(body.items())
+    if shape["order"] is not None:
+        shape["order"].shuffle(items)
+    line = json.dumps(dict(items), separators=shape["separators"], ensure_ascii=shape["ensure_ascii"])
+    literal = json.dumps(text, ensure_ascii=shape["ensure_ascii"])
+    edit = shape["edit"]
+    if edit == "duplicate before":  # the last one wins
+        line = line.replace('"delta":{', '"delta":{"' + key + '":"dup",', 1)
+    elif edit == "duplicate after":
+        line = line.replace(literal, literal + ',"' + key + '":"dup"', 1)
+    elif edit is not None:
+        line += edit
+    return "data: " + line
+
+
+@st.composite
+def _text_chunk_streams(draw: Any) -> str:
+    """Runs of chunks of a few shapes (so templates are learnt and matched, also for the unusual
+    shapes a wrong template rule would accept), the texts drawn from a small pool so that decoys and
+    texts sometimes coincide."""
+    shapes = draw(st.lists(_chunk_shapes(), min_size=1, max_size=3))
+    pool = draw(st.lists(_tricky_texts, min_size=1, max_size=3))
+    lines = []
+    for _ in range(draw(st.integers(6, 30))):
+        if draw(st.integers(0, 9)) == 0:
+            lines.append(draw(st.sampled_from(["", ": OPENROUTER PROCESSING", "data: [DONE]"])))
+            continue
+        text = draw(st.sampled_from(pool) | _tricky_texts)
+        lines.append(_render(draw(st.sampled_from(shapes)), text, draw(st.sampled_from([text, *pool]))))
+    return "\n".join(lines)
+
+
+@given(_text_chunk_streams())
+def test_fast_path_equals_full_parsing_on_text_chunks(text: str) -> None:
+    _both_paths(text)
+
+
+@given(st.data())
+def test_fast_path_equals_full_parsing_on_generated_streams(data: st.DataObject) -> None:
+    body = data.draw(strategies.responses())
+    _both_paths(data.draw(strategies.streams_from(body, error=data.draw(st.booleans()))))
+
+
+@given(sse_lines)
+def test_fast_path_equals_full_parsing_on_arbitrary_lines(lines: list[str]) -> None:
+    _both_paths("\n".join(lines))
+
+
+def test_fast_path_is_taken_and_equal_on_a_long_stream() -> None:
+    pieces = [f'piece {i} "quoted" \\ é\u2028' for i in range(300)]
+    text = sse(*(chunk({"role": "assistant", "content": p}) for p in pieces), chunk({}, finish_reason="stop"))
+    fast = reassemble(text)
+    assert fast == reassemble(text, fast=False)
+    assert fast.body["choices"][0]["message"]["content"] == "".join(pieces)
+
+
+def test_a_text_chunk_becomes_a_template_that_reads_only_the_string() -> None:
+    first = chunk({"role": "assistant", "content": 'say "content":"x"'})
+    payload = json.dumps(first, separators=(",", ":"))
+    assembler = _Assembler()
+    assembler.add(first, _Line(1))
+    template = _TextTemplate.learn(payload, first, assembler)
+    assert template is not None
+    assert template.prefix.endswith('"content":')
+    assert template.suffix.startswith("}")
+    other = json.dumps(chunk({"role": "assistant", "content": "next \u00e9"}), separators=(",", ":"))
+    assert template.text_of(other) == "next \u00e9"
+    assert template.text_of(other.replace('"OpenAI"', '"Azure"')) is None  # anything else differs
+    assert template.text_of(payload.replace('x\\"', "x\\")) is None  # not one string token
+    finishing = chunk({"content": "x"}, finish_reason="stop")
+    assert _TextTemplate.learn(json.dumps(finishing), finishing, assembler) is None  # accumulates
+
+
+def _line(body: dict[str, Any]) -> str:
+    return "data: " + json.dumps(body, separators=(",", ":"))
+
+
+def _text(text: str, **choice: Any) -> dict[str, Any]:
+    return chunk(choices=[{"index": 0, "delta": {"content": text}, **choice}])
+
+
+# Each stream repeats a chunk shape the template rule must refuse (or cut correctly); the full parse
+# is the reference. A wrong rule changes the result of at least one of these.
+_REFUSED_SHAPES = {
+    "finish reason": [
+        _text("a", finish_reason="stop"),
+        _text("b", finish_reason="length"),
+        _text("c", finish_reason="stop"),
+    ],
+    "usage": [
+        {**_text("a"), "usage": USAGE},
+        {**_text("b"), "usage": {**USAGE, "completion_tokens": 9}},
+        {**_text("c"), "usage": USAGE},
+    ],
+    "error": [_text("a"), {**_text("b"), "error": {"code": 429, "message": "x"}}, _text("c")],
+    "error repeated": [{**_text(t), "error": {"code": 429, "message": t}} for t in "abc"],
+    "tool call": [
+        chunk(
+            choices=[
+                {
+                    "index": 0,
+                    "delta": {"content": t, "tool_calls": [{"index": 0, "function": {"arguments": "x"}}]},
+                }
+            ]
+        )
+        for t in "abc"
+    ],
+    "two texts": [chunk({"content": t, "reasoning": "r"}) for t in "abc"],
+    "text after the cut": [chunk({"content": "a"}), chunk({"content": "b", "reasoning": "r"})],
+    "second choice": [
+        chunk(choices=[{"index": 0, "delta": {"content": t}}, {"index": 1, "delta": {"content": "z"}}])
+        for t in "abc"
+    ],
+    "decoy first": [
+        {"decoy": {"content": "a"}, **chunk({"content": "a"})},
+        {"decoy": {"content": "b"}, **chunk({"content": "a"})},
+        {"decoy": {"content": "c"}, **chunk({"content": "a"})},
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_REFUSED_SHAPES))
+def test_fast_path_refuses_chunks_that_do_more_than_add_text(name: str) -> None:
+    text = "\n".join(_line(body) for body in _REFUSED_SHAPES[name]) + "\ndata: [DONE]\n"
+    assert reassemble(text) == reassemble(text, fast=False)
