@@ -296,6 +296,14 @@ def _choice_body(index: int, parts: _ChoiceParts) -> dict[str, Any]:
     return choice
 
 
+def _same_chunk(prefix: str, suffix: str, expected: dict[str, Any]) -> bool:
+    """Whether ``prefix`` + the JSON of ``_PROBE`` + ``suffix`` parses to ``expected``."""
+    try:
+        return bool(_DECODER.decode(prefix + json.dumps(_PROBE) + suffix) == expected)
+    except (ValueError, RecursionError):
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class _TextTemplate:
     """A text-only chunk's line with its text string cut out: ``prefix`` + ``"<text>"`` + ``suffix``.
@@ -309,24 +317,25 @@ class _TextTemplate:
     suffix: str
     texts: list[str]
 
-    def text_of(self, payload: str) -> str | None:
-        """The text of ``payload`` if it is this template with another JSON string, else None."""
+    def text_of(self, line: str) -> str | None:
+        """The text of ``line`` if it is this template with another JSON string, else None."""
         prefix, suffix = self.prefix, self.suffix
-        if not (payload.startswith(prefix) and payload.endswith(suffix)):
+        if not (line.startswith(prefix) and line.endswith(suffix)):
             return None
-        start, stop = len(prefix), len(payload) - len(suffix)
-        if stop <= start or payload[start] != '"':
+        start, stop = len(prefix), len(line) - len(suffix)
+        if stop <= start or line[start] != '"':
             return None
         try:
-            text, end = scanstring(payload, start + 1)  # strict, like the chunk parser
+            text, end = scanstring(line, start + 1)  # strict, like the chunk parser
         except ValueError:
             return None
         return text if end == stop else None
 
     @staticmethod
-    def learn(payload: str, chunk: dict[str, Any], assembler: _Assembler) -> _TextTemplate | None:
-        """A template from a line whose chunk (already applied) carries one text and nothing else
-        that accumulates: one choice, no tool calls, finish reasons, error or usage."""
+    def learn(line: str, payload: str, chunk: dict[str, Any], assembler: _Assembler) -> _TextTemplate | None:
+        """A template from a line (``payload`` is its data after ``data:``) whose chunk, already
+        applied, carries one text and nothing else that accumulates: one choice, no tool calls,
+        finish reasons, error or usage. The template matches whole lines, ``data:`` included."""
         if chunk.get("error") is not None or chunk.get("usage") is not None or assembler.error is not None:
             return None
         choices = chunk.get("choices")
@@ -348,6 +357,7 @@ class _TextTemplate:
             return None
         # Where the text's string sits: after `"<key>"`, optional whitespace, `:`. The cut is accepted
         # only if putting another string there parses to the same chunk with that text (checked).
+        probed = {**chunk, "choices": [{**choice, "delta": {**delta, key: _PROBE}}]}
         needle = f'"{key}"'
         at = payload.find(needle)
         while at != -1:
@@ -359,22 +369,12 @@ class _TextTemplate:
                         value, end = scanstring(payload, start + 1)
                     except ValueError:
                         return None
-                    template = _TextTemplate(payload[:start], payload[end:], parts.texts[key])
-                    if value == delta[key] and template._same_chunk(chunk, choice, delta, key):
-                        return template
+                    prefix, suffix = payload[:start], payload[end:]
+                    if value == delta[key] and _same_chunk(prefix, suffix, probed):
+                        head = line[: len(line) - len(payload)]  # "data:" and its optional space
+                        return _TextTemplate(head + prefix, suffix, parts.texts[key])
             at = payload.find(needle, at + 1)
         return None
-
-    def _same_chunk(
-        self, chunk: dict[str, Any], choice: dict[str, Any], delta: dict[str, Any], key: str
-    ) -> bool:
-        probe = self.prefix + json.dumps(_PROBE) + self.suffix
-        try:
-            parsed = _DECODER.decode(probe)
-        except (ValueError, RecursionError):
-            return False
-        expected = {**chunk, "choices": [{**choice, "delta": {**delta, key: _PROBE}}]}
-        return bool(parsed == expected)
 
 
 def reassemble(text: str, *, fast: bool = True) -> Reassembled:
@@ -394,27 +394,27 @@ def reassemble(text: str, *, fast: bool = True) -> Reassembled:
     lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
     templates: list[_TextTemplate] = []
     for number, raw in enumerate(lines, start=1):
-        if not raw.startswith("data:"):
-            continue  # blank line, ": comment", or another SSE field (event:, id:, retry:)
-        payload = raw[5:]
-        payload = payload[1:] if payload.startswith(" ") else payload
         for template in templates:  # the fast path (module docstring)
-            piece = template.text_of(payload)
+            piece = template.text_of(raw)
             if piece is not None:
                 if assembler.error is None:  # content ends at a mid-stream error
                     template.texts.append(piece)
                 break
         else:
+            if not raw.startswith("data:"):
+                continue  # blank line, ": comment", or another SSE field (event:, id:, retry:)
+            payload = raw[5:]
+            payload = payload[1:] if payload.startswith(" ") else payload
             if payload.strip() == _DONE:
                 done = True
                 break
             line = _Line(number)
             chunk = _parse_chunk(payload, line)
             assembler.add(chunk, line)
-            learned = _TextTemplate.learn(payload, chunk, assembler) if fast else None
+            learned = _TextTemplate.learn(raw, payload, chunk, assembler) if fast else None
             if learned is not None:
                 templates = [learned, *templates][:_MAX_TEMPLATES]
-        seen_chunk = True
+            seen_chunk = True
     if not seen_chunk:
         raise InvalidInput(STREAM_PATH, "contains no data events")
     missing = []

@@ -726,16 +726,21 @@ def test_a_text_chunk_becomes_a_template_that_reads_only_the_string() -> None:
     payload = json.dumps(first, separators=(",", ":"))
     assembler = _Assembler()
     assembler.add(first, _Line(1))
-    template = _TextTemplate.learn(payload, first, assembler)
+    template = _TextTemplate.learn(f"data: {payload}", payload, first, assembler)
     assert template is not None
+    assert template.prefix.startswith('data: {"id"')
     assert template.prefix.endswith('"content":')
     assert template.suffix.startswith("}")
-    other = json.dumps(chunk({"role": "assistant", "content": "next \u00e9"}), separators=(",", ":"))
+    other = "data: " + json.dumps(
+        chunk({"role": "assistant", "content": "next \u00e9"}), separators=(",", ":")
+    )
     assert template.text_of(other) == "next \u00e9"
+    assert template.text_of(other[6:]) is None  # lines, "data: " included
     assert template.text_of(other.replace('"OpenAI"', '"Azure"')) is None  # anything else differs
-    assert template.text_of(payload.replace('x\\"', "x\\")) is None  # not one string token
+    assert template.text_of("data: " + payload.replace('x\\"', "x\\")) is None  # not one string token
     finishing = chunk({"content": "x"}, finish_reason="stop")
-    assert _TextTemplate.learn(json.dumps(finishing), finishing, assembler) is None  # accumulates
+    finishing_line = json.dumps(finishing)
+    assert _TextTemplate.learn(finishing_line, finishing_line, finishing, assembler) is None  # accumulates
 
 
 def _line(body: dict[str, Any]) -> str:
