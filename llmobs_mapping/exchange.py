@@ -51,14 +51,14 @@ def read_exchange(doc: Any) -> Exchange:
     request = root.get("request")
     if request is None:
         fail(("request",), "is required")
-    req = as_obj(request, "request")
+    req = as_obj(request, (), "request")
     messages = _read_messages(req.get("messages"))
-    requested_model = opt_str(req.get("model"), "request", "model")
+    requested_model = opt_str(req.get("model"), ("request",), "model")
     trace_value = req.get("trace")
-    trace: dict[str, Any] = {} if trace_value is None else as_obj(trace_value, "request", "trace")
+    trace: dict[str, Any] = {} if trace_value is None else as_obj(trace_value, ("request",), "trace")
     if trace:
         for key in RESERVED_TRACE_KEYS:  # TraceConfig: the reserved keys are strings
-            opt_str(trace.get(key), "request", "trace", key)
+            opt_str(trace.get(key), ("request", "trace"), key)
     _check_tools(req.get("tools"))
     headers = _read_headers(root.get("headers"))
 
@@ -75,13 +75,13 @@ def read_exchange(doc: Any) -> Exchange:
     if kinds[0] == "response":
         completion, error = _read_completion(root["response"], ("response",))
     elif kinds[0] == "stream":
-        assembled = reassemble(as_str(root["stream"], "stream"))
+        assembled = reassemble(as_str(root["stream"], (), "stream"))
         completion, error = _read_completion(assembled.body, ("stream",), in_stream=True)
         if assembled.error is not None:  # a mid-stream error chunk (openrouter-broadcast.md §7)
             error = _read_error(assembled.error, ("stream",), status=None)
         missing = assembled.missing
     else:
-        error_obj = as_obj(root["error"], "error")
+        error_obj = as_obj(root["error"], (), "error")
         status = _read_status(error_obj.get("status"), ("error", "status"))
         body = error_obj.get("body")
         error = _read_http_error(body, ("error", "body"), status)
@@ -93,19 +93,19 @@ def read_exchange(doc: Any) -> Exchange:
     timing_value = root.get("timing")
     if timing_value is None:
         fail(("timing",), "is required")
-    timing = as_obj(timing_value, "timing")
-    start = read_timestamp(timing.get("start"), "timing", "start")
-    end = read_timestamp(timing.get("end"), "timing", "end")
+    timing = as_obj(timing_value, (), "timing")
+    start = read_timestamp(timing.get("start"), ("timing",), "start")
+    end = read_timestamp(timing.get("end"), ("timing",), "end")
     if end < start:
         fail(("timing", "end"), "is before timing.start")
     first_token = None
     if timing.get("first_token") is not None:
-        first_token = read_timestamp(timing["first_token"], "timing", "first_token")
+        first_token = read_timestamp(timing["first_token"], ("timing",), "first_token")
         if not start <= first_token <= end:
             fail(("timing", "first_token"), "must lie between timing.start and timing.end")
 
     generation_id = (completion.id if completion is not None else None) or headers.get("x-generation-id")
-    session_id = opt_str(req.get("session_id"), "request", "session_id") or headers.get("x-session-id")
+    session_id = opt_str(req.get("session_id"), ("request",), "session_id") or headers.get("x-session-id")
     return Exchange(
         request=req,
         source=kinds[0],  # type: ignore[arg-type]
@@ -120,7 +120,7 @@ def read_exchange(doc: Any) -> Exchange:
         generation_id=generation_id or None,
         requested_model=requested_model,
         session_id=session_id or None,
-        user=opt_str(req.get("user"), "request", "user") or None,
+        user=opt_str(req.get("user"), ("request",), "user") or None,
         trace=trace,
     )
 
@@ -144,10 +144,10 @@ def _read_messages(items: Any) -> tuple[InputMessage, ...]:
             out.append(plain)
             continue
         where = (*_MESSAGES, position)
-        item = as_obj(value, *where)
-        role = as_str(item.get("role"), *where, "role")
+        item = as_obj(value, where)
+        role = as_str(item.get("role"), where, "role")
         tool_calls = _read_tool_calls(item.get("tool_calls"), (*where, "tool_calls"))
-        tool_call_id = opt_str(item.get("tool_call_id"), *where, "tool_call_id")
+        tool_call_id = opt_str(item.get("tool_call_id"), where, "tool_call_id")
         out.append(
             InputMessage(
                 role, _content_text(item.get("content"), (*where, "content")), tool_calls, tool_call_id
@@ -183,10 +183,10 @@ def _content_text(value: Any, where: tuple[str | int, ...]) -> str:
         fail(where, "must be a string, an array of content parts, or null")
     pieces = []
     for position, raw in enumerate(value):
-        part = as_obj(raw, *where, position)
-        kind = as_str(part.get("type"), *where, position, "type")
+        part = as_obj(raw, where, position)
+        kind = as_str(part.get("type"), (*where, position), "type")
         if kind in ("text", "input_text"):
-            pieces.append(as_str(part.get("text"), *where, position, "text"))
+            pieces.append(as_str(part.get("text"), (*where, position), "text"))
         else:
             # unknown part types get a generic marker: never their payload (contract §4)
             pieces.append(_PART_MARKERS.get(kind, "[attachment]"))
@@ -197,9 +197,9 @@ def _read_tool_calls(value: Any, where: tuple[str | int, ...]) -> tuple[ToolCall
     if value is None:
         return ()
     calls = []
-    for position, raw in enumerate(as_list(value, *where)):
-        item = as_obj(raw, *where, position)
-        function = as_obj(item.get("function"), *where, position, "function")
+    for position, raw in enumerate(as_list(value, where)):
+        item = as_obj(raw, where, position)
+        function = as_obj(item.get("function"), (*where, position), "function")
         arguments = function.get("arguments")
         args: str | dict[str, Any]
         if arguments is None:
@@ -207,9 +207,9 @@ def _read_tool_calls(value: Any, where: tuple[str | int, ...]) -> tuple[ToolCall
         elif isinstance(arguments, dict):
             args = arguments
         else:
-            args = as_str(arguments, *where, position, "function", "arguments")
-        call_id = opt_str(item.get("id"), *where, position, "id")
-        name = opt_str(function.get("name"), *where, position, "function", "name")
+            args = as_str(arguments, (*where, position, "function"), "arguments")
+        call_id = opt_str(item.get("id"), (*where, position), "id")
+        name = opt_str(function.get("name"), (*where, position, "function"), "name")
         calls.append(ToolCall(call_id, name or "", args))
     return tuple(calls)
 
@@ -217,18 +217,20 @@ def _read_tool_calls(value: Any, where: tuple[str | int, ...]) -> tuple[ToolCall
 def _check_tools(value: Any) -> None:
     if value is None:
         return
-    for position, raw in enumerate(as_list(value, "request", "tools")):
-        item = as_obj(raw, "request", "tools", position)
+    for position, raw in enumerate(as_list(value, ("request",), "tools")):
+        item = as_obj(raw, ("request", "tools"), position)
         if item.get("function") is not None:
-            function = as_obj(item["function"], "request", "tools", position, "function")
-            as_str(function.get("name"), "request", "tools", position, "function", "name")
-            opt_str(function.get("description"), "request", "tools", position, "function", "description")
+            function = as_obj(item["function"], ("request", "tools", position), "function")
+            as_str(function.get("name"), ("request", "tools", position, "function"), "name")
+            opt_str(function.get("description"), ("request", "tools", position, "function"), "description")
 
 
 def _read_headers(value: Any) -> dict[str, str]:
     if value is None:
         return {}
-    return {key.lower(): as_str(item, "headers", key) for key, item in as_obj(value, "headers").items()}
+    return {
+        key.lower(): as_str(item, ("headers",), key) for key, item in as_obj(value, (), "headers").items()
+    }
 
 
 # -- response -----------------------------------------------------------------------------------
@@ -237,14 +239,14 @@ def _read_headers(value: Any) -> dict[str, str]:
 def _read_completion(
     value: Any, where: tuple[str | int, ...], *, in_stream: bool = False
 ) -> tuple[Completion, ErrorInfo | None]:
-    body = as_obj(value, *where)
+    body = as_obj(value, where)
     error = None
     if body.get("error") is not None:  # an error body inside an HTTP 200 (contract §1)
         error = _read_error(body["error"], (*where, "error"), status=None)
     choices_value = body.get("choices")
     choices: list[Choice] = []
     if choices_value is not None:
-        for position, item in enumerate(as_list(choices_value, *where, "choices")):
+        for position, item in enumerate(as_list(choices_value, where, "choices")):
             choices.append(_read_choice(item, (*where, "choices", position), position))
     elif error is None and not in_stream:
         fail((*where, "choices"), "is required in a chat.completion response")
@@ -252,9 +254,9 @@ def _read_completion(
     usage = _read_usage(body["usage"], (*where, "usage")) if body.get("usage") is not None else None
     return (
         Completion(
-            id=opt_str(body.get("id"), *where, "id") or None,
-            model=opt_str(body.get("model"), *where, "model") or None,
-            provider=opt_str(body.get("provider"), *where, "provider") or None,
+            id=opt_str(body.get("id"), where, "id") or None,
+            model=opt_str(body.get("model"), where, "model") or None,
+            provider=opt_str(body.get("provider"), where, "provider") or None,
             choices=tuple(choices),
             usage=usage,
         ),
@@ -263,21 +265,22 @@ def _read_completion(
 
 
 def _read_choice(value: Any, where: tuple[str | int, ...], position: int) -> Choice:
-    choice = as_obj(value, *where)
+    choice = as_obj(value, where)
     index_value = choice.get("index")
-    index = position if index_value is None else as_count(index_value, *where, "index")
+    index = position if index_value is None else as_count(index_value, where, "index")
     message_value = choice.get("message")
     content = reasoning = refusal = None
     tool_calls: tuple[ToolCall, ...] = ()
     if message_value is not None:
-        message = as_obj(message_value, *where, "message")
+        message = as_obj(message_value, where, "message")
         if message.get("content") is not None:
             content = _content_text(message["content"], (*where, "message", "content"))
-        reasoning = opt_str(message.get("reasoning"), *where, "message", "reasoning")
-        refusal = opt_str(message.get("refusal"), *where, "message", "refusal")
+        at = (*where, "message")
+        reasoning = opt_str(message.get("reasoning"), at, "reasoning")
+        refusal = opt_str(message.get("refusal"), at, "refusal")
         tool_calls = _read_tool_calls(message.get("tool_calls"), (*where, "message", "tool_calls"))
     elif choice.get("text") is not None:  # legacy completions choice
-        content = as_str(choice["text"], *where, "text")
+        content = as_str(choice["text"], where, "text")
     error = (
         _read_error(choice["error"], (*where, "error"), status=None)
         if choice.get("error") is not None
@@ -289,8 +292,8 @@ def _read_choice(value: Any, where: tuple[str | int, ...], position: int) -> Cho
         reasoning=reasoning,
         refusal=refusal,
         tool_calls=tool_calls,
-        finish_reason=opt_str(choice.get("finish_reason"), *where, "finish_reason"),
-        native_finish_reason=opt_str(choice.get("native_finish_reason"), *where, "native_finish_reason"),
+        finish_reason=opt_str(choice.get("finish_reason"), where, "finish_reason"),
+        native_finish_reason=opt_str(choice.get("native_finish_reason"), where, "native_finish_reason"),
         error=error,
     )
 
@@ -298,35 +301,35 @@ def _read_choice(value: Any, where: tuple[str | int, ...], position: int) -> Cho
 def _details(usage: dict[str, Any], key: str, where: tuple[str | int, ...]) -> dict[str, Any]:
     """``usage.<key>`` (an object or absent; absent reads as empty)."""
     value = usage.get(key)
-    return {} if value is None else as_obj(value, *where, key)
+    return {} if value is None else as_obj(value, where, key)
 
 
 def _read_usage(value: Any, where: tuple[str | int, ...]) -> Usage:
-    usage = as_obj(value, *where)
+    usage = as_obj(value, where)
     prompt = _details(usage, "prompt_tokens_details", where)
     completion = _details(usage, "completion_tokens_details", where)
     cost = _details(usage, "cost_details", where)
     prompt_at = (*where, "prompt_tokens_details")
     cost_at = (*where, "cost_details")
     return Usage(
-        prompt_tokens=opt_count(usage.get("prompt_tokens"), *where, "prompt_tokens"),
-        completion_tokens=opt_count(usage.get("completion_tokens"), *where, "completion_tokens"),
-        total_tokens=opt_count(usage.get("total_tokens"), *where, "total_tokens"),
-        cached_tokens=opt_count(prompt.get("cached_tokens"), *prompt_at, "cached_tokens"),
-        cache_write_tokens=opt_count(prompt.get("cache_write_tokens"), *prompt_at, "cache_write_tokens"),
+        prompt_tokens=opt_count(usage.get("prompt_tokens"), where, "prompt_tokens"),
+        completion_tokens=opt_count(usage.get("completion_tokens"), where, "completion_tokens"),
+        total_tokens=opt_count(usage.get("total_tokens"), where, "total_tokens"),
+        cached_tokens=opt_count(prompt.get("cached_tokens"), prompt_at, "cached_tokens"),
+        cache_write_tokens=opt_count(prompt.get("cache_write_tokens"), prompt_at, "cache_write_tokens"),
         reasoning_tokens=opt_count(
-            completion.get("reasoning_tokens"), *where, "completion_tokens_details", "reasoning_tokens"
+            completion.get("reasoning_tokens"), (*where, "completion_tokens_details"), "reasoning_tokens"
         ),
-        cost=opt_num(usage.get("cost"), *where, "cost"),
-        is_byok=opt_bool(usage.get("is_byok"), *where, "is_byok"),
+        cost=opt_num(usage.get("cost"), where, "cost"),
+        is_byok=opt_bool(usage.get("is_byok"), where, "is_byok"),
         upstream_inference_cost=opt_num(
-            cost.get("upstream_inference_cost"), *cost_at, "upstream_inference_cost"
+            cost.get("upstream_inference_cost"), cost_at, "upstream_inference_cost"
         ),
         upstream_prompt_cost=opt_num(
-            cost.get("upstream_inference_prompt_cost"), *cost_at, "upstream_inference_prompt_cost"
+            cost.get("upstream_inference_prompt_cost"), cost_at, "upstream_inference_prompt_cost"
         ),
         upstream_completions_cost=opt_num(
-            cost.get("upstream_inference_completions_cost"), *cost_at, "upstream_inference_completions_cost"
+            cost.get("upstream_inference_completions_cost"), cost_at, "upstream_inference_completions_cost"
         ),
     )
 
@@ -335,7 +338,7 @@ def _read_usage(value: Any, where: tuple[str | int, ...]) -> Usage:
 
 
 def _read_status(value: Any, where: tuple[str | int, ...]) -> int:
-    status = as_count(value, *where)
+    status = as_count(value, where)
     if not 100 <= status <= 599:
         fail(where, f"must be an HTTP status from 100 to 599, not {status}")
     return status
@@ -343,7 +346,7 @@ def _read_status(value: Any, where: tuple[str | int, ...]) -> int:
 
 def _read_error(value: Any, where: tuple[str | int, ...], status: int | None) -> ErrorInfo:
     """OpenRouter's ``{"code", "message", "metadata"?}``; inside a 200 the code is the status (§9)."""
-    error = as_obj(value, *where)
+    error = as_obj(value, where)
     if status is None:
         code = error.get("code")
         if code is None:
@@ -352,13 +355,13 @@ def _read_error(value: Any, where: tuple[str | int, ...], status: int | None) ->
                 "is required: an error reported inside an HTTP 200 needs its HTTP status code",
             )
         status = _read_status(code, (*where, "code"))
-    message = opt_str(error.get("message"), *where, "message")
+    message = opt_str(error.get("message"), where, "message")
     metadata_value = error.get("metadata")
     error_type = provider = None
     if metadata_value is not None:
-        metadata = as_obj(metadata_value, *where, "metadata")
-        error_type = opt_str(metadata.get("error_type"), *where, "metadata", "error_type")
-        provider = opt_str(metadata.get("provider_name"), *where, "metadata", "provider_name")
+        metadata = as_obj(metadata_value, where, "metadata")
+        error_type = opt_str(metadata.get("error_type"), (*where, "metadata"), "error_type")
+        provider = opt_str(metadata.get("provider_name"), (*where, "metadata"), "provider_name")
     return ErrorInfo(
         status=status,
         type=error_type or f"http_{status}",

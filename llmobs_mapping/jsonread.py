@@ -5,9 +5,10 @@ typed error naming the JSON path, never a ``KeyError``/``TypeError`` from deep i
 
 Two ways to use them, one set of rules:
 
-- the functions (``as_obj``, ``opt_str``, ``opt_count`` ...) take a value and the path parts that
-  lead to it; the path is rendered only when a check fails. The exchange reader uses these: it runs
-  for every call a gateway makes, so it allocates nothing per field.
+- the functions (``as_obj``, ``opt_str``, ``opt_count`` ...) take a value, the path of the object
+  holding it (``where``, a tuple of parts) and its key there; the path is put together and rendered
+  only when a check fails. The exchange reader uses these: it runs for every call a gateway makes,
+  so it allocates nothing per field that passes.
 - :class:`Node` wraps a value and its path for code that reads small documents (settings, filter
   rules) and prefers to pass one object around; its methods call the same functions.
 """
@@ -41,6 +42,7 @@ __all__ = [
 
 ErrorClass = Callable[[str, str], MappingError]
 Parts = tuple[str | int, ...]
+Key = str | int | None
 
 
 def type_name(value: object) -> str:
@@ -63,77 +65,93 @@ def fail(parts: Parts, message: str, error: ErrorClass = InvalidInput) -> NoRetu
     raise error(json_path(parts), message)
 
 
+def _at(where: Parts, key: Key) -> Parts:
+    return where if key is None else (*where, key)
+
+
 # -- checks: value + path parts → the value, or a typed error naming the path ----------------------
 
 
-def as_obj(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> dict[str, Any]:
+def as_obj(
+    value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
+) -> dict[str, Any]:
     if not isinstance(value, dict):
-        fail(parts, f"must be an object, not {type_name(value)}", error)
+        fail(_at(where, key), f"must be an object, not {type_name(value)}", error)
     return value
 
 
-def as_list(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> list[Any]:
+def as_list(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> list[Any]:
     if not isinstance(value, list):
-        fail(parts, f"must be an array, not {type_name(value)}", error)
+        fail(_at(where, key), f"must be an array, not {type_name(value)}", error)
     return value
 
 
-def as_str(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> str:
+def as_str(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> str:
     if not isinstance(value, str):
-        fail(parts, f"must be a string, not {type_name(value)}", error)
+        fail(_at(where, key), f"must be a string, not {type_name(value)}", error)
     return value
 
 
-def opt_str(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> str | None:
+def opt_str(
+    value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
+) -> str | None:
     if value is None or type(value) is str:
         return value
-    return as_str(value, *parts, error=error)
+    return as_str(value, where, key, error=error)
 
 
-def as_num(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int | float:
+def as_num(
+    value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
+) -> int | float:
     if not is_number(value):
-        fail(parts, f"must be a number, not {type_name(value)}", error)
+        fail(_at(where, key), f"must be a number, not {type_name(value)}", error)
     number: int | float = value
     return number
 
 
-def opt_num(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int | float | None:
+def opt_num(
+    value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
+) -> int | float | None:
     kind = type(value)
     if value is None or kind is int or (kind is float and math.isfinite(value)):  # the common cases
         return value  # type: ignore[no-any-return]
-    return as_num(value, *parts, error=error)
+    return as_num(value, where, key, error=error)
 
 
-def as_count(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int:
+def as_count(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> int:
     """A non-negative whole number (token counts); ``3.0`` is read as 3."""
     if type(value) is int and value >= 0:  # the common case, checked first
         return value
-    number = as_num(value, *parts, error=error)
+    number = as_num(value, where, key, error=error)
     if isinstance(number, float):
         if not number.is_integer():
-            fail(parts, f"must be a whole number, not {number}", error)
+            fail(_at(where, key), f"must be a whole number, not {number}", error)
         number = int(number)
     if number < 0:
-        fail(parts, f"must not be negative, not {number}", error)
+        fail(_at(where, key), f"must not be negative, not {number}", error)
     return number
 
 
-def opt_count(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> int | None:
+def opt_count(
+    value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
+) -> int | None:
     if value is None or (type(value) is int and value >= 0):  # the common cases
         return value
-    return as_count(value, *parts, error=error)
+    return as_count(value, where, key, error=error)
 
 
-def as_bool(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> bool:
+def as_bool(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> bool:
     if not isinstance(value, bool):
-        fail(parts, f"must be true or false, not {type_name(value)}", error)
+        fail(_at(where, key), f"must be true or false, not {type_name(value)}", error)
     return value
 
 
-def opt_bool(value: Any, *parts: str | int, error: ErrorClass = InvalidInput) -> bool | None:
+def opt_bool(
+    value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
+) -> bool | None:
     if value is None or value is True or value is False:
         return value
-    return as_bool(value, *parts, error=error)
+    return as_bool(value, where, key, error=error)
 
 
 class Node:
@@ -159,7 +177,7 @@ class Node:
     # -- containers --------------------------------------------------------------------------
 
     def obj(self) -> dict[str, Any]:
-        return as_obj(self.value, *self.parts, error=self._error)
+        return as_obj(self.value, self.parts, error=self._error)
 
     def get(self, key: str) -> Node:
         """The member ``key`` (value None when absent). Requires this node to be an object."""
@@ -171,32 +189,32 @@ class Node:
     def items(self) -> Iterator[Node]:
         """The elements of an array."""
         parts, error = self.parts, self._error
-        for i, v in enumerate(as_list(self.value, *parts, error=error)):
+        for i, v in enumerate(as_list(self.value, parts, error=error)):
             yield Node(v, (*parts, i), error)
 
     # -- scalars -----------------------------------------------------------------------------
 
     def str_(self) -> str:
-        return as_str(self.value, *self.parts, error=self._error)
+        return as_str(self.value, self.parts, error=self._error)
 
     def opt_str(self) -> str | None:
-        return opt_str(self.value, *self.parts, error=self._error)
+        return opt_str(self.value, self.parts, error=self._error)
 
     def num(self) -> int | float:
-        return as_num(self.value, *self.parts, error=self._error)
+        return as_num(self.value, self.parts, error=self._error)
 
     def opt_num(self) -> int | float | None:
-        return opt_num(self.value, *self.parts, error=self._error)
+        return opt_num(self.value, self.parts, error=self._error)
 
     def count(self) -> int:
         """A non-negative whole number; ``3.0`` is read as 3."""
-        return as_count(self.value, *self.parts, error=self._error)
+        return as_count(self.value, self.parts, error=self._error)
 
     def opt_count(self) -> int | None:
-        return opt_count(self.value, *self.parts, error=self._error)
+        return opt_count(self.value, self.parts, error=self._error)
 
     def bool_(self) -> bool:
-        return as_bool(self.value, *self.parts, error=self._error)
+        return as_bool(self.value, self.parts, error=self._error)
 
     def opt_bool(self) -> bool | None:
-        return opt_bool(self.value, *self.parts, error=self._error)
+        return opt_bool(self.value, self.parts, error=self._error)

@@ -16,9 +16,10 @@ __all__ = ["read_timestamp"]
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$")
 
 
-def read_timestamp(value: Any, *parts: str | int) -> int:
+def read_timestamp(value: Any, where: tuple[str | int, ...] = (), key: str | None = None) -> int:
     """Unix nanoseconds from an RFC 3339 string (offset required) or a non-negative integer;
-    ``parts`` is where the value sits, for the error."""
+    ``where`` and ``key`` say where the value sits, for the error."""
+    parts = where if key is None else (*where, key)
     if isinstance(value, bool) or value is None:
         fail(parts, "must be an RFC 3339 timestamp string or integer Unix nanoseconds")
     if isinstance(value, int):
