@@ -43,11 +43,7 @@ def dumps(obj: Any, *, pretty: bool = False) -> bytes:
     return canonical_json(obj).encode("utf-8")
 
 
-def _flat(value: Any) -> Any:
-    # Public API: metadata values are strings, numbers or booleans; containers become JSON text
-    if isinstance(value, dict | list):
-        return canonical_json(value)
-    return value
+_CONTAINERS = (dict, list)
 
 
 def _meta(span: Span, *, public: bool) -> dict[str, Any]:
@@ -55,7 +51,8 @@ def _meta(span: Span, *, public: bool) -> dict[str, Any]:
     metadata = span.metadata
     if public:
         meta["kind"] = span.kind
-        metadata = {k: _flat(v) for k, v in metadata.items()}
+        # Public API: metadata values are strings, numbers or booleans; containers become JSON text
+        metadata = {k: canonical_json(v) if isinstance(v, _CONTAINERS) else v for k, v in metadata.items()}
         # the public docs put model name/provider in metadata, the SDK in meta: send both (contract §4)
         if span.model_name is not None:
             metadata["model_name"] = span.model_name

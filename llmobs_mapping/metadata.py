@@ -35,6 +35,9 @@ _PARAMS = (
 )
 
 
+_PARAM_SET = frozenset(_PARAMS)
+
+
 def custom_metadata(exchange: Exchange) -> dict[str, Any]:
     """Every ``trace`` key except the five reserved ones, verbatim; null values dropped."""
     return {k: v for k, v in exchange.trace.items() if k not in RESERVED_TRACE_KEYS and v is not None}
@@ -43,9 +46,9 @@ def custom_metadata(exchange: Exchange) -> dict[str, Any]:
 def llm_metadata(exchange: Exchange) -> dict[str, Any]:
     request = exchange.request
     metadata = custom_metadata(exchange)
-    for key in _PARAMS:
-        if request.get(key) is not None:
-            metadata[key] = request[key]
+    for key, value in request.items():  # a request has a few keys; _PARAMS lists many
+        if value is not None and key in _PARAM_SET:
+            metadata[key] = value
     reasoning = request.get("reasoning")
     effort = reasoning.get("effort") if isinstance(reasoning, dict) else request.get("reasoning_effort")
     if effort is not None:
