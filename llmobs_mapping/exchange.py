@@ -138,39 +138,23 @@ def _read_messages(items: Any) -> tuple[InputMessage, ...]:
     if not items:
         fail(_MESSAGES, "must hold at least one message")
     out = []
+    # Hot loop (a long conversation has hundreds of messages): each value is tested inline for its
+    # common type and handed to its check, which raises with the path, only when the test fails.
     for position, value in enumerate(items):
-        plain = _plain_message(value)
-        if plain is not None:
-            out.append(plain)
-            continue
-        where = (*_MESSAGES, position)
-        item = as_obj(value, where)
-        role = as_str(item.get("role"), where, "role")
-        tool_calls = _read_tool_calls(item.get("tool_calls"), (*where, "tool_calls"))
-        tool_call_id = opt_str(item.get("tool_call_id"), where, "tool_call_id")
-        out.append(
-            InputMessage(
-                role, _content_text(item.get("content"), (*where, "content")), tool_calls, tool_call_id
-            )
+        item = value if type(value) is dict else as_obj(value, _MESSAGES, position)
+        role, content = item.get("role"), item.get("content")
+        tool_calls, tool_call_id = item.get("tool_calls"), item.get("tool_call_id")
+        if type(role) is not str:
+            role = as_str(role, (*_MESSAGES, position), "role")
+        calls = (
+            () if tool_calls is None else _read_tool_calls(tool_calls, (*_MESSAGES, position, "tool_calls"))
         )
+        if tool_call_id is not None and type(tool_call_id) is not str:
+            tool_call_id = as_str(tool_call_id, (*_MESSAGES, position), "tool_call_id")
+        if type(content) is not str:
+            content = _content_text(content, (*_MESSAGES, position, "content"))
+        out.append(InputMessage(role, content, calls, tool_call_id))
     return tuple(out)
-
-
-def _plain_message(value: Any) -> InputMessage | None:
-    """Fast path for the common message shape: string role and content, no tool calls, an optional
-    string tool_call_id. None for anything else (including every malformed message), which the
-    general reader then handles."""
-    if type(value) is not dict:
-        return None
-    role, content, tool_call_id = value.get("role"), value.get("content"), value.get("tool_call_id")
-    if (
-        type(role) is str
-        and type(content) is str
-        and value.get("tool_calls") is None
-        and (tool_call_id is None or type(tool_call_id) is str)
-    ):
-        return InputMessage(role, content, (), tool_call_id)
-    return None
 
 
 def _content_text(value: Any, where: tuple[str | int, ...]) -> str:
@@ -194,23 +178,23 @@ def _content_text(value: Any, where: tuple[str | int, ...]) -> str:
 
 
 def _read_tool_calls(value: Any, where: tuple[str | int, ...]) -> tuple[ToolCall, ...]:
-    if value is None:
-        return ()
     calls = []
-    for position, raw in enumerate(as_list(value, where)):
-        item = as_obj(raw, where, position)
-        function = as_obj(item.get("function"), (*where, position), "function")
+    for position, raw in enumerate(as_list(value, where)):  # inline tests as in _read_messages
+        item = raw if type(raw) is dict else as_obj(raw, where, position)
+        function = item.get("function")
+        if type(function) is not dict:
+            function = as_obj(function, (*where, position), "function")
         arguments = function.get("arguments")
-        args: str | dict[str, Any]
         if arguments is None:
-            args = ""
-        elif isinstance(arguments, dict):
-            args = arguments
-        else:
-            args = as_str(arguments, (*where, position, "function"), "arguments")
-        call_id = opt_str(item.get("id"), (*where, position), "id")
-        name = opt_str(function.get("name"), (*where, position, "function"), "name")
-        calls.append(ToolCall(call_id, name or "", args))
+            arguments = ""
+        elif not isinstance(arguments, str | dict):
+            as_str(arguments, (*where, position, "function"), "arguments")  # raises
+        call_id, name = item.get("id"), function.get("name")
+        if call_id is not None and type(call_id) is not str:
+            call_id = as_str(call_id, (*where, position), "id")
+        if name is not None and type(name) is not str:
+            name = as_str(name, (*where, position, "function"), "name")
+        calls.append(ToolCall(call_id, name or "", arguments))
     return tuple(calls)
 
 
@@ -278,7 +262,8 @@ def _read_choice(value: Any, where: tuple[str | int, ...], position: int) -> Cho
         at = (*where, "message")
         reasoning = opt_str(message.get("reasoning"), at, "reasoning")
         refusal = opt_str(message.get("refusal"), at, "refusal")
-        tool_calls = _read_tool_calls(message.get("tool_calls"), (*where, "message", "tool_calls"))
+        if message.get("tool_calls") is not None:
+            tool_calls = _read_tool_calls(message["tool_calls"], (*at, "tool_calls"))
     elif choice.get("text") is not None:  # legacy completions choice
         content = as_str(choice["text"], where, "text")
     error = (
