@@ -59,8 +59,9 @@ def test_rough_size_bounds_every_encoded_span(doc: Any, destination: Any) -> Non
 
 
 def test_rough_size_counts_every_field_not_just_the_contents() -> None:
-    # Long name and model slug (the public format repeats the model in metadata), no content at all.
-    long = "m" * 300_000
+    # Long name and model slug (the public format repeats the model in metadata), no content at all;
+    # control characters, which JSON writes 6 bytes each, so that no field can go uncounted.
+    long = "\x01" * 50_000
     doc = {
         "request": {
             "model": long,
