@@ -28,7 +28,10 @@ parsed and applied, its line is kept as a :class:`_TextTemplate`: the text befor
 text string. A later line made of the same before and after with one valid JSON string between them
 *is* that chunk with another text, so only the string is decoded and appended; every other line is
 parsed and applied in full. The result is identical either way (``tests/test_stream.py`` compares the
-two paths).
+two paths). Learning costs one more parse of the line, so it stops after a few lines in a row are
+parsed in full (tool-call deltas, or reasoning chunks that repeat their text in ``reasoning_details``,
+never match a template) and tries again, with a clean slate, every hundred lines (the stream may have
+moved on to plain content).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ _TEXT_KEYS = ("content", "reasoning", "refusal")
 # → (the string, index after the closing quote). typeshed does not declare it.
 scanstring: Callable[[str, int], tuple[str, int]] = _json_decoder.scanstring  # type: ignore[attr-defined]
 _MAX_TEMPLATES = 4  # e.g. one for reasoning chunks, one for content chunks
+_LEARN_BUDGET = 4  # lines parsed in full in a row (learning tried) before learning stops; a match refills it
+_RETRY_AFTER = 100  # lines parsed in full after learning stopped before one more try
 # A value whose JSON literal holds an escape: outside a string token a backslash is not JSON, so a
 # template whose cut is not exactly a string token fails the check in _TextTemplate.learn.
 _PROBE = "\\probe\u2028"
@@ -370,6 +375,8 @@ class _TextTemplate:
                     except ValueError:
                         return None
                     prefix, suffix = payload[:start], payload[end:]
+                    if payload.count(payload[start:end]) > 1:
+                        return None  # the text is repeated (reasoning_details): no later line would match
                     if value == delta[key] and _same_chunk(prefix, suffix, probed):
                         head = line[: len(line) - len(payload)]  # "data:" and its optional space
                         return _TextTemplate(head + prefix, suffix, parts.texts[key])
@@ -393,12 +400,17 @@ def reassemble(text: str, *, fast: bool = True) -> Reassembled:
     # str.split is several times faster than the regex; only a stream with CR needs the regex
     lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
     templates: list[_TextTemplate] = []
+    budget = _LEARN_BUDGET if fast else 0
+    idle = 0  # lines parsed in full since learning stopped
     for number, raw in enumerate(lines, start=1):
+        if not raw:
+            continue  # the blank line that ends each event
         for template in templates:  # the fast path (module docstring)
             piece = template.text_of(raw)
             if piece is not None:
                 if assembler.error is None:  # content ends at a mid-stream error
                     template.texts.append(piece)
+                budget = _LEARN_BUDGET
                 break
         else:
             if not raw.startswith("data:"):
@@ -411,9 +423,17 @@ def reassemble(text: str, *, fast: bool = True) -> Reassembled:
             line = _Line(number)
             chunk = _parse_chunk(payload, line)
             assembler.add(chunk, line)
-            learned = _TextTemplate.learn(raw, payload, chunk, assembler) if fast else None
-            if learned is not None:
-                templates = [learned, *templates][:_MAX_TEMPLATES]
+            if budget:
+                budget -= 1
+                learned = _TextTemplate.learn(raw, payload, chunk, assembler)
+                if learned is not None:
+                    templates = [learned, *templates][:_MAX_TEMPLATES]
+                if not budget:  # the older ones never matched: only the newest keeps its chance
+                    templates = templates[:1]
+            elif fast:
+                idle += 1
+                if idle == _RETRY_AFTER:  # none of the templates matched since they were learnt
+                    templates, budget, idle = [], 1, 0
             seen_chunk = True
     if not seen_chunk:
         raise InvalidInput(STREAM_PATH, "contains no data events")

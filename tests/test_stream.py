@@ -795,3 +795,32 @@ _REFUSED_SHAPES = {
 def test_fast_path_refuses_chunks_that_do_more_than_add_text(name: str) -> None:
     text = "\n".join(_line(body) for body in _REFUSED_SHAPES[name]) + "\ndata: [DONE]\n"
     assert reassemble(text) == reassemble(text, fast=False)
+
+
+def test_fast_path_does_not_cut_at_a_decoy_spelled_differently() -> None:
+    # The decoy holds the same text as the delta, escaped differently, so only the probe parse can
+    # tell that a cut there is not the delta's text.
+    body = json.dumps(chunk({"content": "a"}), separators=(",", ":"))
+    lines = [f'data: {{"decoy":{{"content":"\\u00{code}"}},{body[1:]}' for code in ("61", "62", "63")]
+    text = "\n".join(lines) + "\ndata: [DONE]\n"
+    assert reassemble(text) == reassemble(text, fast=False)
+    assert reassemble(text).body["choices"][0]["message"]["content"] == "aaa"
+
+
+def test_reasoning_details_then_content_read_the_same_either_way() -> None:
+    # Reasoning chunks repeat their text in reasoning_details (no template can match them; learning
+    # stops and starts again), then plain content chunks (templates match).
+    events: list[dict[str, Any] | str] = []
+    for i in range(150):
+        text = f"step {i} "
+        details = [{"type": "reasoning.text", "text": text, "index": 0}]
+        events.append(
+            chunk({"role": "assistant", "content": "", "reasoning": text, "reasoning_details": details})
+        )
+    events += [chunk({"role": "assistant", "content": f"word {i} "}) for i in range(150)]
+    text = sse(*events, chunk({}, finish_reason="stop"))
+    fast = reassemble(text)
+    assert fast == reassemble(text, fast=False)
+    message = fast.body["choices"][0]["message"]
+    assert message["reasoning"] == "".join(f"step {i} " for i in range(150))
+    assert message["content"] == "".join(f"word {i} " for i in range(150))
