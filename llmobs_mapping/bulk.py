@@ -12,7 +12,6 @@ No clock, no network; the CLI (``cli_bulk.py``) does the reading, writing and pr
 
 from __future__ import annotations
 
-import json
 from collections import Counter, deque
 from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
 
+from .canonical import strict_loads
 from .decide import decide
 from .encode import Format, build_payload, dumps
 from .errors import InvalidInput, MappingError
@@ -73,7 +73,7 @@ def map_line(raw: bytes | str, line: int, settings: Settings, format: Format = "
     if not raw.strip():
         return LineResult(line, "blank")
     try:
-        document = json.loads(raw)
+        document = strict_loads(raw)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         detail = (str(exc).splitlines() or [type(exc).__name__])[0][:_DETAIL]
         return _failed(line, InvalidInput("$", f"line is not a JSON document ({detail})").to_dict())

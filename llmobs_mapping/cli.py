@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .canonical import strict_loads
 from .encode import FORMATS, build_payload, dumps
 from .errors import InvalidInput, InvalidSettings, MappingError
 from .settings import Settings
@@ -33,8 +34,8 @@ def load_json(source: str, error: Callable[[str, str], MappingError]) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise error("$", f"cannot read {source!r}: {exc.__class__.__name__}: {exc}") from None
     try:
-        return json.loads(text)
-    except ValueError as exc:
+        return strict_loads(text)
+    except (ValueError, RecursionError) as exc:
         raise error("$", f"{source!r} is not valid JSON ({exc})") from None
 
 

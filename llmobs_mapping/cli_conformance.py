@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .canonical import strict_loads
 from .conformance import CASE_FORMATS, Outcome, SuiteError, run_suite
 from .jsondiff import diff, format_difference, format_differences
 
@@ -140,8 +141,8 @@ def _load(name: str) -> Any:
         except OSError as exc:
             raise OSError(f"cannot read {name}: {exc.strerror or exc}") from None
     try:
-        return json.loads(text)
-    except ValueError as exc:
+        return strict_loads(text)
+    except (ValueError, RecursionError) as exc:
         raise ValueError(f"{name} is not JSON: {exc}") from None
 
 

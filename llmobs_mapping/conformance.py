@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
+from .canonical import strict_loads
 from .jsondiff import Difference, diff
 
 __all__ = [
@@ -214,7 +215,7 @@ def load_case(folder: Path, case_id: str | None = None) -> Case:
 
 def _read_json(file: Path, case_id: str) -> Any:
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        return strict_loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MalformedCase(f"{case_id}: missing {file.name}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -376,10 +377,10 @@ def judge(case: Case, exit_code: int, raw_stdout: bytes, raw_stderr: bytes) -> O
 
     if exit_code == 0:
         try:
-            payload = json.loads(raw_stdout.decode("utf-8"))
+            payload = strict_loads(raw_stdout.decode("utf-8"))  # NaN or Infinity is not JSON either
         except UnicodeDecodeError:
             return outcome("invalid-output", reason="exit 0 but stdout is not UTF-8")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return outcome("invalid-output", reason=f"exit 0 but stdout is not JSON ({exc})")
         differences = compare(case, payload)
     elif exit_code == ERROR_EXIT_CODE:

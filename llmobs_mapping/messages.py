@@ -6,21 +6,22 @@ optionally ``tool_calls``, ``tool_id``, ``tool_results`` (ddtrace ``llmobs/types
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from .canonical import strict_loads
 from .exchange_types import Choice, InputMessage, ToolCall
 
 __all__ = ["input_messages", "output_messages", "tool_arguments"]
 
 
 def tool_arguments(raw: str | dict[str, Any]) -> dict[str, Any]:
-    """Arguments as an object: JSON object text is parsed; anything else becomes ``{"value": text}``."""
+    """Arguments as an object: JSON object text is parsed; anything else (not strict JSON, e.g.
+    with NaN, or not an object) becomes ``{"value": text}``."""
     if isinstance(raw, dict):
         return raw
     try:
-        parsed = json.loads(raw)
-    except ValueError:
+        parsed = strict_loads(raw)
+    except (ValueError, RecursionError):
         return {"value": raw}
     return parsed if isinstance(parsed, dict) else {"value": raw}
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from json import decoder as _json_decoder
 from typing import Any, NoReturn
 
+from .canonical import STRICT_DECODER
 from .errors import InvalidInput
 from .jsonread import type_name
 
@@ -142,12 +143,7 @@ class _Line:
         return value
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# built once: json.loads(s, **options) builds a new decoder on every call, i.e. for every chunk
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = STRICT_DECODER
 
 
 def _parse_chunk(payload: str, line: _Line) -> dict[str, Any]:

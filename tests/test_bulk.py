@@ -57,6 +57,17 @@ def test_map_line_reports_invalid_json_at_the_root() -> None:
     }
 
 
+def test_map_line_refuses_numbers_a_payload_could_not_hold() -> None:
+    line = line_of(SEED).replace(b'"support"', b"NaN", 1)
+    result = map_line(line, 4, SETTINGS)
+    assert result.outcome == "failed"
+    assert result.error == {
+        "error": "InvalidInput",
+        "path": "$",
+        "message": "line is not a JSON document (NaN is not JSON)",
+    }
+
+
 def test_map_line_reports_invalid_utf8_as_invalid_input() -> None:
     result = map_line(b'{"a": "\xff"}', 1, SETTINGS)
     assert result.outcome == "failed"

@@ -170,3 +170,19 @@ def test_non_json_file(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert json.loads(done.stderr)["path"] == "$"
     assert json.loads(done.stderr)["error"] == "InvalidInput"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_json_numbers_canonical_json_cannot_write_are_not_read(number: str, tmp_path: Path) -> None:
+    """Python's json reads NaN, Infinity and 1e999 (as inf); a payload holding them would not be
+    JSON. Input files are read strictly, so they are an InvalidInput at $, not invalid output."""
+    text = Path(SEED).read_text(encoding="utf-8").replace('"support"', number, 1)
+    assert number in text
+    file = tmp_path / "exchange.json"
+    file.write_text(text, encoding="utf-8")
+    done = run("map", str(file), "--settings", SEED_SETTINGS)
+    assert done.returncode == 2
+    error = json.loads(done.stderr)
+    assert (error["error"], error["path"]) == ("InvalidInput", "$")
+    assert "not valid JSON" in error["message"]
+    assert done.stdout == b""

@@ -73,6 +73,9 @@ if mode == "sleep-child":  # the grandchild keeps stdout open: the runner must k
 if mode == "not-json":
     print("hello")
     sys.exit(0)
+if mode == "nan":  # Python's json writes NaN, which is not JSON
+    print(json.dumps({"data": float("nan")}))
+    sys.exit(0)
 if mode == "bare-exit-2":
     print("something went wrong", file=sys.stderr)
     sys.exit(2)
@@ -414,6 +417,20 @@ def test_cli_not_json_stdout(capsys: pytest.CaptureFixture[str], fixtures: Path,
         "FAIL core/evp-basic: exit 0 but stdout is not JSON (Expecting value: line 1 column 1 (char 0))\n"
         "  stdout:\n"
         "  | hello\n"
+        "0 passed, 1 failed\n",
+        "",
+    )
+
+
+def test_cli_nan_in_stdout_is_not_json(capsys: pytest.CaptureFixture[str], fixtures: Path, impl: Any) -> None:
+    """NaN (which Python's json writes and reads) is not JSON: such output fails the case."""
+    assert run_cli(
+        capsys, "conformance", "--impl", impl("nan"), "--fixtures", str(fixtures), "--format", "evp"
+    ) == (
+        1,
+        "FAIL core/evp-basic: exit 0 but stdout is not JSON (NaN is not JSON)\n"
+        "  stdout:\n"
+        '  | {"data": NaN}\n'
         "0 passed, 1 failed\n",
         "",
     )
