@@ -12,14 +12,36 @@ import json
 import math
 from typing import Any
 
-__all__ = ["STRICT_DECODER", "canonical_json", "strict_loads"]
+from .errors import InvalidInput
 
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+__all__ = ["STRICT_DECODER", "canonical_json", "pretty_json", "strict_loads"]
+
+_OPTIONS: dict[str, Any] = {
+    "sort_keys": True,
+    "ensure_ascii": False,
+    "allow_nan": False,
+    "check_circular": False,
+}
+_ENCODER = json.JSONEncoder(separators=(",", ":"), **_OPTIONS)
+_PRETTY = json.JSONEncoder(indent=2, **_OPTIONS)
+
+
+def _encode(encoder: json.JSONEncoder, value: Any) -> str:
+    try:
+        return encoder.encode(value)
+    except ValueError as exc:  # NaN or an infinity (a Python caller's value; JSON text is read strictly)
+        raise InvalidInput("$", f"holds a value JSON cannot represent ({exc})") from None
 
 
 def canonical_json(value: Any) -> str:
-    """``value`` as canonical JSON text (what :func:`~.encode.dumps` writes, before UTF-8)."""
-    return _ENCODER.encode(value)
+    """``value`` as canonical JSON text (what :func:`~.encode.dumps` writes, before UTF-8).
+    A value JSON cannot hold (NaN, an infinity) is :class:`~.errors.InvalidInput`, never bad JSON."""
+    return _encode(_ENCODER, value)
+
+
+def pretty_json(value: Any) -> str:
+    """The same text indented by 2 spaces (fixtures, ``--pretty``), without the final newline."""
+    return _encode(_PRETTY, value)
 
 
 def _not_json(name: str) -> Any:

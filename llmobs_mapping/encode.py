@@ -8,12 +8,11 @@ A rule that differs between the formats lives here and nowhere else.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from . import __version__
-from .canonical import canonical_json
+from .canonical import canonical_json, pretty_json
 from .errors import InvalidSettings
 from .ids import apm_trace_id
 from .limits import fit_span
@@ -39,7 +38,7 @@ TRACER_VERSION = __version__
 def dumps(obj: Any, *, pretty: bool = False) -> bytes:
     """Canonical JSON: UTF-8, sorted keys; compact for the wire, or 2-space indent + newline."""
     if pretty:
-        return (json.dumps(obj, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        return (pretty_json(obj) + "\n").encode("utf-8")
     return canonical_json(obj).encode("utf-8")
 
 

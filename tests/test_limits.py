@@ -1,18 +1,21 @@
-"""The size bound that lets small spans skip encoding (limits.py) really is an upper bound.
+"""Writing payloads: the size bound that lets small spans skip encoding (limits.py) really is an
+upper bound, and nothing but JSON is ever written.
 
-If it were ever below the real size, a span over ``max_span_bytes`` would be sent uncut; these
-properties check it against the exact canonical encoding.
+If the bound were ever below the real size, a span over ``max_span_bytes`` would be sent uncut;
+these properties check it against the exact canonical encoding.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import destinations, exchanges, json_values
 
-from llmobs_mapping import MappingError, Settings, dumps
+from llmobs_mapping import InvalidInput, MappingError, Settings, build_payload, dumps
 from llmobs_mapping.canonical import canonical_json
 from llmobs_mapping.encode import encode_evp_span, encode_public_span
 from llmobs_mapping.limits import _rough_size, _size_bound
@@ -75,3 +78,18 @@ def test_rough_size_counts_every_field_not_just_the_contents() -> None:
     (span,) = to_spans(doc, settings)
     for encode in (encode_public_span, encode_evp_span):
         assert _rough_size(span) >= len(dumps(encode(span, settings))) > 600_000
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("fmt", ["public", "evp"])
+def test_a_python_value_json_cannot_hold_is_a_typed_error_not_bad_json(bad: float, fmt: str) -> None:
+    # JSON text is read strictly; a Python caller can still hand over NaN in a verbatim value.
+    doc = {
+        "request": {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": bad},
+        "response": {"id": "gen-1", "choices": []},
+        "timing": {"start": 0, "end": 1},
+    }
+    payload = build_payload(doc, Settings(ml_app="app"), fmt)  # type: ignore[arg-type]
+    for pretty in (False, True):
+        with pytest.raises(InvalidInput, match="JSON cannot represent"):
+            dumps(payload, pretty=pretty)
