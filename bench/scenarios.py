@@ -10,8 +10,9 @@ parses it) plus the destination settings it is mapped with:
   way OpenRouter sends them (every chunk repeats id/model/provider/created), the ``: OPENROUTER
   PROCESSING`` comments, a final usage chunk and ``data: [DONE]``.
 - ``privacy``: ``conversation-20`` mapped with ``privacy_mode: true`` (the seed privacy settings).
-- ``capture-reasoning``: a real OpenRouter capture (``/work/shared/data/openrouter-captures``, BYOK
-  Claude with long reasoning) when that directory exists; skipped otherwise.
+- ``capture-reasoning``: a real OpenRouter capture (BYOK Claude with long reasoning) from
+  ``../shared/data/openrouter-captures`` beside the checkout, or the folder ``$LLMOBS_BENCH_CAPTURES``
+  names, when it exists; skipped otherwise.
 
 Everything is deterministic: the same code yields the same bytes on every machine.
 """
@@ -19,6 +20,7 @@ Everything is deterministic: the same code yields the same bytes on every machin
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,10 @@ __all__ = [
 ]
 
 REPO = Path(__file__).resolve().parent.parent
-CAPTURES = Path("/work/shared/data/openrouter-captures")
+# The team's shared captures sit next to the checkout (../shared); LLMOBS_BENCH_CAPTURES overrides.
+CAPTURES = Path(
+    os.environ.get("LLMOBS_BENCH_CAPTURES", REPO.parent / "shared" / "data" / "openrouter-captures")
+)
 TIMING = {"start": "2026-09-05T12:54:35.187Z", "end": "2026-09-05T12:54:41.412Z"}
 GEN_ID = "gen-1788612875-Kq2rT8vXw3YpLm9NbC4d"
 
