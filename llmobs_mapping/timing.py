@@ -1,46 +1,56 @@
 """Timestamps: RFC 3339 strings with an offset, or integer Unix nanoseconds → integer nanoseconds.
 
-Parsed by hand so that nanosecond fractions survive (``datetime`` keeps microseconds only).
+``datetime`` checks the calendar and the offset; the fraction is read from the text, so nanoseconds
+survive (``datetime`` keeps microseconds only).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .jsonread import fail
 
 __all__ = ["read_timestamp"]
 
-_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:\d{2})$")
+# RFC 3339 date-time with an offset; ASCII digits only (re's \d would take any Unicode digit)
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NOT_A_TIMESTAMP = "must be an RFC 3339 timestamp string or integer Unix nanoseconds"
 
 
 def read_timestamp(value: Any, where: tuple[str | int, ...] = (), key: str | None = None) -> int:
     """Unix nanoseconds from an RFC 3339 string (offset required) or a non-negative integer;
     ``where`` and ``key`` say where the value sits, for the error."""
-    parts = where if key is None else (*where, key)
-    if isinstance(value, bool) or value is None:
-        fail(parts, "must be an RFC 3339 timestamp string or integer Unix nanoseconds")
-    if isinstance(value, int):
-        if value < 0:
-            fail(parts, "must not be negative")
-        return value
-    if isinstance(value, str):
-        match = _RFC3339.match(value)
+    kind = type(value)
+    if kind is str:
+        match = _RFC3339.fullmatch(value)
         if match is None:
             example = "2026-01-01T12:00:00.5Z"
-            fail(parts, f"{value!r} is not an RFC 3339 timestamp with an offset (e.g. {example})")
-        date, clock, fraction, offset = match.groups()
-        offset = "+00:00" if offset in ("Z", "z") else offset
+            fail(_at(where, key), f"{value!r} is not an RFC 3339 timestamp with an offset (e.g. {example})")
         try:
-            whole = datetime.fromisoformat(f"{date}T{clock}{offset}")
+            # the pattern admits only forms fromisoformat reads, once "t"/"z" are upper case; it
+            # checks the calendar (no 30 February, no hour 24) and keeps microseconds only, so the
+            # fraction is taken from the text
+            since = datetime.fromisoformat(value.upper()) - _EPOCH
         except ValueError as exc:
-            fail(parts, f"{value!r} is not a valid date and time ({exc})")
-        seconds = int(whole.timestamp())
-        nanos = int((fraction or "0").ljust(9, "0"))
-        result = seconds * 1_000_000_000 + nanos
+            fail(_at(where, key), f"{value!r} is not a valid date and time ({exc})")
+        fraction = match[1]
+        nanos = int(fraction.ljust(9, "0")) if fraction else 0
+        # days and seconds of a timedelta are whole and exact; its microseconds are left out
+        result = (since.days * 86_400 + since.seconds) * 1_000_000_000 + nanos
         if result < 0:
-            fail(parts, "must not be before 1970-01-01")
+            fail(_at(where, key), "must not be before 1970-01-01")
         return result
-    fail(parts, "must be an RFC 3339 timestamp string or integer Unix nanoseconds")
+    if kind is int:
+        if value < 0:
+            fail(_at(where, key), "must not be negative")
+        return value  # type: ignore[no-any-return]
+    fail(_at(where, key), _NOT_A_TIMESTAMP)
+
+
+def _at(where: tuple[str | int, ...], key: str | None) -> tuple[str | int, ...]:
+    return where if key is None else (*where, key)
