@@ -12,10 +12,10 @@ from typing import Any
 from .exchange import RESERVED_TRACE_KEYS
 from .exchange_types import Exchange
 
-__all__ = ["custom_metadata", "llm_metadata"]
+__all__ = ["REQUEST_PARAMETERS", "custom_metadata", "llm_metadata"]
 
-# Request parameters copied verbatim (contract §4).
-_PARAMS = (
+# Request parameters copied verbatim, whatever their JSON type (contract §4).
+REQUEST_PARAMETERS = (
     "temperature",
     "top_p",
     "top_k",
@@ -35,7 +35,7 @@ _PARAMS = (
 )
 
 
-_PARAM_SET = frozenset(_PARAMS)
+_PARAM_SET = frozenset(REQUEST_PARAMETERS)
 
 
 def custom_metadata(exchange: Exchange) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def custom_metadata(exchange: Exchange) -> dict[str, Any]:
 def llm_metadata(exchange: Exchange) -> dict[str, Any]:
     request = exchange.request
     metadata = custom_metadata(exchange)
-    for key, value in request.items():  # a request has a few keys; _PARAMS lists many
+    for key, value in request.items():  # a request has a few keys; REQUEST_PARAMETERS lists many
         if value is not None and key in _PARAM_SET:
             metadata[key] = value
     reasoning = request.get("reasoning")

@@ -226,11 +226,11 @@ def _message(error: ValidationError) -> str:
     keyword = error.validator
     expected: Any = error.validator_value
     instance: Any = error.instance
+    schema_path = list(error.absolute_schema_path)
+    if "dependentSchemas" in schema_path:  # a member another one excludes (exchange outcomes)
+        trigger = schema_path[schema_path.index("dependentSchemas") + 1]
+        return f"cannot be given together with {trigger!r}"
     if keyword is None or keyword == "not":  # a `false` or `{"not": ...}` subschema
-        schema_path = list(error.absolute_schema_path)
-        if "dependentSchemas" in schema_path:
-            trigger = schema_path[schema_path.index("dependentSchemas") + 1]
-            return f"cannot be given together with {trigger!r}"
         return "is not allowed here"
     if keyword == "type":
         names = [expected] if isinstance(expected, str) else list(expected)
@@ -261,9 +261,10 @@ def _message(error: ValidationError) -> str:
         return "must not repeat an item"
     if keyword in ("anyOf", "oneOf"):
         branches = expected if isinstance(expected, list) else []
-        keys = [b["required"][0] for b in branches if isinstance(b, dict) and list(b) == ["required"]]
-        if keys and len(keys) == len(branches):
-            return f"needs one of {_one_of(keys)}"
+        keys = [b["required"][0] for b in branches if isinstance(b, dict) and "required" in b]
+        if keys and len(keys) == len(branches):  # e.g. the exchange's three outcomes
+            non_null = any("properties" in b for b in branches)
+            return f"needs one of {_one_of(keys)}" + (" (not null)" if non_null else "")
         return "matches none of the allowed forms"
     return f"breaks the {keyword!r} rule"
 

@@ -1,0 +1,151 @@
+"""The exchange schema and the reader agree (spec §1.1): a document the schema accepts maps, and a
+document the reader accepts is valid, except for the rules a JSON Schema cannot state.
+
+``llmobs-mapping validate EXCHANGE.json`` is how a user asks "will this map?", and conformance
+implementations in other languages read the schema as the input contract: a disagreement is a bug
+in one of the two.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from strategies import corrupted, exchanges, json_values
+
+from llmobs_mapping import InvalidInput, read_exchange
+from llmobs_mapping.metadata import REQUEST_PARAMETERS
+from llmobs_mapping.schemas import iter_violations
+
+Json = Any
+SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "exchange.schema.json"
+
+# What a JSON Schema cannot say: the order of the timestamps, the calendar behind the timestamp
+# pattern, and the contents of the SSE text (one string to the schema). Each is an InvalidInput of
+# the reader only, at these paths with these messages.
+SCHEMA_CANNOT_STATE = (
+    (r"\$\.timing\.end", r"is before timing\.start"),
+    (r"\$\.timing\.first_token", r"must lie between timing\.start and timing\.end"),
+    (r"\$\.timing\.\w+", r".* is not a valid date and time|must not be before 1970-01-01"),
+    (r"\$\.stream", r".*"),
+)
+
+
+def _schema_keys() -> list[str]:
+    """Every property name the exchange schema knows."""
+    keys: set[str] = set()
+
+    def walk(node: Json) -> None:
+        if isinstance(node, dict):
+            keys.update(node.get("properties", {}))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    return sorted(keys)
+
+
+# the keys the schema names, the request parameters copied verbatim, and a few more the reader knows
+KEYS = [*_schema_keys(), *REQUEST_PARAMETERS, "text", "reasoning_effort", "x-generation-id", "unknown_key"]
+
+
+def _dict_paths(value: Json, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    out = [prefix] if isinstance(value, dict) else []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        out.extend(_dict_paths(item, (*prefix, key)))
+    return out
+
+
+@st.composite
+def _with_added_keys(draw: st.DrawFn, doc: Json) -> Json:
+    """``doc`` with 1-3 keys added to objects anywhere in it: keys the schema names (absent from
+    that object until now), or an unknown key, with an arbitrary value, null, or a whole float."""
+    doc = copy.deepcopy(doc)
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _dict_paths(doc)
+        if not paths:
+            break
+        target = doc
+        for part in draw(st.sampled_from(paths)):
+            target = target[part]
+        value = draw(st.one_of(json_values(max_leaves=3), st.none(), st.just(3.0), st.just("function")))
+        target.setdefault(draw(st.sampled_from(KEYS)), value)
+    return doc
+
+
+def _documents() -> st.SearchStrategy[Json]:
+    return st.one_of(
+        exchanges(),
+        exchanges().flatmap(corrupted),
+        exchanges().flatmap(_with_added_keys),
+    )
+
+
+def _reader_error(doc: Json) -> InvalidInput | None:
+    try:
+        read_exchange(doc)
+    except InvalidInput as exc:
+        return exc
+    return None
+
+
+def _schema_cannot_state(error: InvalidInput) -> bool:
+    text = error.message
+    return any(
+        re.fullmatch(path, error.path) and re.match(message, text) for path, message in SCHEMA_CANNOT_STATE
+    )
+
+
+OUTCOME_NULLS: Json = {
+    "request": {"messages": [{"role": "user", "content": "Hi"}], "model": None},
+    "response": {"id": "gen-1", "choices": [{"message": {"content": "Hello"}}]},
+    "stream": None,
+    "error": None,
+    "headers": None,
+    "timing": {"start": 1, "end": 2, "first_token": None},
+}
+
+
+@given(doc=_documents())
+@example(doc=OUTCOME_NULLS)
+@example(doc={**OUTCOME_NULLS, "extra": 1})
+@example(doc={**OUTCOME_NULLS, "timing": {"start": 1.0, "end": 2}})
+@example(doc={**OUTCOME_NULLS, "request": {"messages": [{"role": "function", "content": "{}", "name": "f"}]}})
+@example(doc={**OUTCOME_NULLS, "response": None, "error": {"status": 502}})
+@example(doc={**OUTCOME_NULLS, "request": {"messages": [{"role": "user"}], "top_p": {}, "stop": 5}})
+def test_schema_and_reader_agree(doc: Json) -> None:
+    """Valid per ``exchange.schema.json`` iff ``read_exchange`` accepts it, but for the rules in
+    SCHEMA_CANNOT_STATE, which only the reader checks."""
+    error = _reader_error(doc)
+    violations = iter_violations(doc, "exchange")
+    if error is None:
+        assert violations == [], f"the reader maps it, the schema refuses it: {violations[:3]}"
+    elif not violations:
+        assert _schema_cannot_state(error), f"the schema accepts it, the reader refuses it: {error}"
+
+
+@pytest.mark.parametrize(
+    ("doc", "path"),
+    [
+        ({**OUTCOME_NULLS, "extra": 1}, "$.extra"),
+        ({**OUTCOME_NULLS, "timing": {"start": 1, "end": 2, "first_tokens": 1}}, "$.timing.first_tokens"),
+        ({**OUTCOME_NULLS, "response": None, "error": {"status": 502, "text": "x"}}, "$.error.text"),
+    ],
+)
+def test_unknown_keys_of_the_envelope_are_refused(doc: Json, path: str) -> None:
+    """The exchange's own envelope (root, ``timing``, ``error``) is this project's format, not an
+    OpenRouter body: a key it does not define is a typo that would lose data, refused at its path."""
+    error = _reader_error(doc)
+    assert error is not None
+    assert error.path == path
+    assert [v.path for v in iter_violations(doc, "exchange")] == [path]
