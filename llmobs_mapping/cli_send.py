@@ -4,7 +4,12 @@
   maps each exchange, packs the spans into the fewest requests (:mod:`.batching`) and sends them
   (:mod:`.sender`). ``--agent URL`` sends the EVP format through a Datadog Agent; ``--format evp``
   alone sends it agentless. ``--dry-run`` prints the request bodies, one JSON per line, instead.
-- ``send --test-trace --settings S.json`` sends OpenRouter's synthetic "Send Trace" exchange.
+  Like Broadcast, it sends only the exchanges the destination's rules let through (``decide``:
+  enabled, api_key_hashes, filter rules, sampling; contract §2) and counts the others as skipped by
+  reason; ``--send-all`` sends every exchange given. The exchange files carry no API key hash, so
+  a destination with ``api_key_hashes`` skips everything unless ``--send-all`` is given.
+- ``send --test-trace --settings S.json`` sends OpenRouter's synthetic "Send Trace" exchange (as
+  the destination page's test button does, whatever the rules).
 - ``test-connection --settings S.json`` checks the API key against the site (``/api/v1/validate``).
 
 Output: the outcome as one JSON line on stdout and a human summary on stderr. Exit codes: 0 all
@@ -23,8 +28,10 @@ from typing import Any
 from . import sender
 from .batching import plan_batches
 from .cli import fail, load_json, read_settings
+from .decide import decide
 from .encode import FORMATS, Format, build_payload
 from .errors import InvalidInput, MappingError
+from .exchange import read_exchange
 from .settings import Settings
 from .testtrace import test_trace_exchange
 
@@ -40,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--agent", metavar="URL", help="send the evp format through a Datadog Agent at URL")
     p.add_argument("--gzip", action="store_true", help="gzip request bodies (unconfirmed on the public API)")
     p.add_argument("--dry-run", action="store_true", help="print the request bodies instead of sending")
+    p.add_argument(
+        "--send-all",
+        action="store_true",
+        help="send every exchange, ignoring the destination's rules (enabled, key hashes, filters, sampling)",
+    )
     p.add_argument("--test-trace", action="store_true", help="send OpenRouter's synthetic test trace")
     p.set_defaults(func=_cmd_send)
     t = subparsers.add_parser("test-connection", help="check the API key against the Datadog site")
@@ -62,19 +74,35 @@ def _route(args: argparse.Namespace) -> tuple[sender.Mode, Format]:
     return ("agentless", "evp") if args.format == "evp" else ("public", "public")
 
 
-def _payloads(args: argparse.Namespace, settings: Settings, fmt: Format) -> list[Any]:
+def _payloads(args: argparse.Namespace, settings: Settings, fmt: Format) -> tuple[list[Any], dict[str, int]]:
+    """The payloads to send, and the exchanges skipped by the destination's rules, by reason."""
     if args.test_trace == bool(args.exchanges):
         raise InvalidInput("$", "give EXCHANGE.json files or --test-trace (one of the two)")
     if args.test_trace:
-        return [build_payload(test_trace_exchange(int(time.time() * 1000)), settings, fmt)]
+        return [build_payload(test_trace_exchange(int(time.time() * 1000)), settings, fmt)], {}
     payloads = []
+    skipped: dict[str, int] = {}
     for source in args.exchanges:
         try:
-            payloads.append(build_payload(load_json(source, InvalidInput), settings, fmt))
+            exchange = read_exchange(load_json(source, InvalidInput))
+            decision = decide(exchange, settings)
+            if decision.send or args.send_all:
+                payloads.append(build_payload(exchange, settings, fmt))
+            else:
+                skipped[decision.reason] = skipped.get(decision.reason, 0) + 1
         except MappingError as exc:
             exc.message = f"{source}: {exc.message}"  # say which file the path is in
             raise
-    return payloads
+    return payloads, dict(sorted(skipped.items()))
+
+
+def _skipped_line(skipped: dict[str, int]) -> str:
+    """The stderr line for exchanges the rules skipped ("" when none), newline included."""
+    if not skipped:
+        return ""
+    reasons = ", ".join(f"{reason} {count}" for reason, count in skipped.items())
+    total = sum(skipped.values())
+    return f"skipped {total} exchange(s) by the destination's rules: {reasons} (--send-all sends them)\n"
 
 
 def _result_line(result: sender.BatchResult) -> dict[str, Any]:
@@ -95,7 +123,8 @@ def _cmd_send(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         mode, fmt = _route(args)
-        plan = plan_batches(_payloads(args, settings, fmt), fmt)
+        payloads, skipped = _payloads(args, settings, fmt)
+        plan = plan_batches(payloads, fmt)
         if not args.dry_run:
             http = sender.Sender(settings, mode=mode, agent_url=args.agent, gzip=args.gzip)
     except MappingError as exc:
@@ -110,7 +139,10 @@ def _cmd_send(args: argparse.Namespace) -> int:
             sys.stdout.buffer.write(item.body + b"\n")
         sys.stdout.buffer.flush()
         spans = sum(item.spans for item in plan)
-        sys.stderr.write(f"dry run: {spans} span(s) in {len(plan)} request(s) ({fmt} format), nothing sent\n")
+        sys.stderr.write(
+            f"dry run: {spans} span(s) in {len(plan)} request(s) ({fmt} format), nothing sent\n"
+            + _skipped_line(skipped)
+        )
         return 0
     with http:
         report = http.send([item.body for item in plan])
@@ -119,9 +151,10 @@ def _cmd_send(args: argparse.Namespace) -> int:
         "ok": report.ok,
         "delivered": [_result_line(r) for r in report.delivered],
         "failed": [_result_line(r) for r in report.failed],
+        "skipped": skipped,
     }
     sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
-    sys.stderr.write(report.summary() + "\n")
+    sys.stderr.write(report.summary() + "\n" + _skipped_line(skipped))
     return 0 if report.ok else 1
 
 

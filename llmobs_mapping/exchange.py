@@ -17,6 +17,7 @@ from .jsonread import (
     as_list,
     as_obj,
     as_str,
+    check_keys,
     fail,
     opt_bool,
     opt_count,
@@ -48,7 +49,7 @@ def read_exchange(doc: Any) -> Exchange:
     if isinstance(doc, Exchange):
         return doc
     root = as_obj(doc)
-    _check_envelope(root, (), _EXCHANGE_KEYS)
+    check_keys(root, (), _EXCHANGE_KEYS)
     request = root.get("request")
     if request is None:
         fail(("request",), "is required")
@@ -83,7 +84,7 @@ def read_exchange(doc: Any) -> Exchange:
         missing = assembled.missing
     else:
         error_obj = as_obj(root["error"], (), "error")
-        _check_envelope(error_obj, ("error",), _HTTP_ERROR_KEYS)
+        check_keys(error_obj, ("error",), _HTTP_ERROR_KEYS)
         status = _read_status(error_obj.get("status"), ("error", "status"))
         body = error_obj.get("body")
         error = _read_http_error(body, ("error", "body"), status)
@@ -96,7 +97,7 @@ def read_exchange(doc: Any) -> Exchange:
     if timing_value is None:
         fail(("timing",), "is required")
     timing = as_obj(timing_value, (), "timing")
-    _check_envelope(timing, ("timing",), _TIMING_KEYS)
+    check_keys(timing, ("timing",), _TIMING_KEYS)
     start = read_timestamp(timing.get("start"), ("timing",), "start")
     end = read_timestamp(timing.get("end"), ("timing",), "end")
     if end < start:
@@ -133,12 +134,6 @@ def read_exchange(doc: Any) -> Exchange:
 _EXCHANGE_KEYS = frozenset({"request", "response", "stream", "error", "timing", "headers"})
 _TIMING_KEYS = frozenset({"start", "end", "first_token"})
 _HTTP_ERROR_KEYS = frozenset({"status", "body"})
-
-
-def _check_envelope(obj: dict[str, Any], where: tuple[str | int, ...], known: frozenset[str]) -> None:
-    if not known.issuperset(obj):
-        unknown = next(key for key in obj if key not in known)
-        fail((*where, unknown), f"is not a member of this object (known: {', '.join(sorted(known))})")
 
 
 # -- request ------------------------------------------------------------------------------------

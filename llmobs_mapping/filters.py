@@ -68,6 +68,9 @@ NUMERIC_OPERATORS = ("gt", "lt", "gte", "lte")
 PRESENCE_OPERATORS = ("exists", "not_exists")
 OPERATORS = STRING_OPERATORS + NUMERIC_OPERATORS + PRESENCE_OPERATORS
 MAX_PATTERN_CHARS = 1000
+_RULES_KEYS = frozenset({"enabled", "groups"})
+_GROUP_KEYS = frozenset({"logic", "rules"})
+_RULE_KEYS = frozenset({"field", "operator", "value"})
 MAX_REGEX_SUBJECT_CHARS = 100_000
 
 Fact = str | int | float | None
@@ -176,7 +179,7 @@ def _one_of(node: Node, allowed: tuple[str, ...], what: str) -> str:
 
 
 def _parse_rule(node: Node) -> FilterRule:
-    node.obj()
+    node.only(_RULE_KEYS)
     field_node = node.get("field")
     if field_node.value is None:
         field_node.fail("is required")
@@ -211,7 +214,7 @@ def _parse_rule(node: Node) -> FilterRule:
 
 
 def _parse_group(node: Node) -> FilterGroup:
-    node.obj()
+    node.only(_GROUP_KEYS)
     logic_node = node.get("logic")
     logic: Logic = "and"
     if logic_node.value is not None and _one_of(logic_node, ("and", "or"), "logic") == "or":
@@ -225,8 +228,9 @@ def _parse_group(node: Node) -> FilterGroup:
 
 def parse_filter_rules(node: Node) -> FilterRules:
     """Read a destination's ``filter_rules`` object; errors name the exact JSON path
-    (``$.filter_rules.groups[0].rules[1].operator``)."""
-    node.obj()
+    (``$.filter_rules.groups[0].rules[1].operator``). The three objects have fixed members: an
+    unknown one (a typo such as ``"valeu"``) is refused rather than read as a missing value."""
+    node.only(_RULES_KEYS)
     enabled = node.get("enabled").opt_bool()
     groups_node = node.get("groups")
     if groups_node.value is None:  # required, as in schemas/settings.schema.json

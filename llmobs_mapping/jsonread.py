@@ -31,6 +31,7 @@ __all__ = [
     "as_num",
     "as_obj",
     "as_str",
+    "check_keys",
     "fail",
     "is_number",
     "opt_bool",
@@ -154,6 +155,17 @@ def opt_bool(
     return as_bool(value, where, key, error=error)
 
 
+def check_keys(
+    value: dict[str, Any], where: Parts, known: frozenset[str], *, error: ErrorClass = InvalidInput
+) -> None:
+    """Refuse a member ``known`` does not name, at its own path: for objects of a fixed format
+    (the exchange envelope, a destination's ``config``), where an unknown key is a typo whose
+    value would otherwise be lost without a word."""
+    if not known.issuperset(value):
+        unknown = next(key for key in value if key not in known)
+        fail((*where, unknown), f"is not a member of this object (known: {', '.join(sorted(known))})", error)
+
+
 class Node:
     """A JSON value plus where it sits, and which error class to raise about it."""
 
@@ -182,6 +194,10 @@ class Node:
     def get(self, key: str) -> Node:
         """The member ``key`` (value None when absent). Requires this node to be an object."""
         return Node(self.obj().get(key), (*self.parts, key), self._error)
+
+    def only(self, known: frozenset[str]) -> None:
+        """Refuse members other than ``known`` (see :func:`check_keys`). Requires an object."""
+        check_keys(self.obj(), self.parts, known, error=self._error)
 
     def has(self, key: str) -> bool:
         return isinstance(self.value, dict) and self.value.get(key) is not None

@@ -108,6 +108,35 @@ def _check_url(url: str, allow_custom_url: bool, path: str) -> tuple[str, str | 
     return right, site
 
 
+# OpenRouter's ObservabilityDatadogDestination (openrouter-broadcast.md §1.3): the members read, this
+# library's two, and those the management API returns that the mapping ignores. Anything else is
+# refused: "privacy" for "privacy_mode" must not send content.
+_DESTINATION_KEYS = frozenset(
+    {
+        "type",
+        "config",
+        "privacy_mode",
+        "enabled",
+        "sampling_rate",
+        "api_key_hashes",
+        "filter_rules",
+        "allow_custom_url",
+        "max_span_bytes",
+        "id",
+        "workspace_id",
+        "name",
+        "created_at",
+        "updated_at",
+    }
+)
+_BROADCAST_SWITCH = re.compile(r"broadcast_generation_[a-z_]+")  # per-field switches, ignored
+_CONFIG_KEYS = frozenset({"apiKey", "mlApp", "url", "headers"})
+
+
+def _whole(number: int | float) -> int | float:
+    return int(number) if isinstance(number, float) and number.is_integer() else number
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """One Datadog destination. Frozen; validated and normalised on construction.
@@ -166,15 +195,17 @@ class Settings:
     def from_destination(cls, obj: Any) -> Settings:
         """Read OpenRouter's destination JSON: ``{"type": "datadog", "config": {"apiKey", "mlApp",
         "url"?, "headers"?}, "privacy_mode"?, "enabled"?, "sampling_rate"?, "api_key_hashes"?,
-        "filter_rules"?}`` plus this library's ``allow_custom_url`` and ``max_span_bytes``.
-        Unknown keys (``id``, ``name``, ``created_at`` ...) are ignored."""
+        "filter_rules"?}`` plus this library's ``allow_custom_url`` and ``max_span_bytes``. A null member
+        reads as an absent one. The other members OpenRouter returns (``id``, ``name``, ``created_at``,
+        ``broadcast_generation_*`` ...) are ignored; any other key is refused at its path."""
         root = Node(obj, (), InvalidSettings)
-        root.obj()
+        switches = {k for k in root.obj() if isinstance(k, str) and _BROADCAST_SWITCH.fullmatch(k)}
+        root.only(_DESTINATION_KEYS | switches)
         kind = root.get("type").opt_str()
         if kind is not None and kind != "datadog":
             root.get("type").fail(f"must be 'datadog', not {kind!r}")
         config = root.get("config")
-        config.obj()
+        config.only(_CONFIG_KEYS)  # a typo ("URL") would send to the default site without a word
         ml_app = config.get("mlApp")
         if ml_app.value is None:
             ml_app.fail("is required")
@@ -188,6 +219,8 @@ class Settings:
         hashes = None
         if hashes_node.value is not None:
             hashes = tuple(item.str_() for item in hashes_node.items())
+            if not hashes:  # an empty allowlist would send nothing; null is "every key"
+                hashes_node.fail("must hold at least one key hash; use null to allow every key")
         rules_node = root.get("filter_rules")
         rate = root.get("sampling_rate").opt_num()
         size = root.get("max_span_bytes").opt_num()
@@ -202,7 +235,8 @@ class Settings:
             filter_rules=None if rules_node.value is None else parse_filter_rules(rules_node),
             headers=tuple(headers),
             allow_custom_url=bool(root.get("allow_custom_url").opt_bool()),
-            max_span_bytes=DEFAULT_MAX_SPAN_BYTES if size is None else size,  # type: ignore[arg-type]
+            # JSON has one number type: 2048.0 is 2048 (a fraction is refused by the check above)
+            max_span_bytes=DEFAULT_MAX_SPAN_BYTES if size is None else _whole(size),  # type: ignore[arg-type]
         )
 
     @property

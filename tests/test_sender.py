@@ -30,6 +30,7 @@ from intake_server import (
 from llmobs_mapping import sender as sender_module
 from llmobs_mapping.batching import batch, count_spans
 from llmobs_mapping.cli import main
+from llmobs_mapping.decide import decide
 from llmobs_mapping.errors import DeliveryError
 from llmobs_mapping.sender import DeliveryReport, Sender
 from llmobs_mapping.settings import Settings
@@ -455,6 +456,59 @@ def test_cli_send_test_trace_and_dry_run(
     assert [e["spans"][0]["meta"]["span"]["kind"] for e in json.loads(lines[0])] == ["workflow", "llm"]
     assert err == "dry run: 2 span(s) in 1 request(s) (evp format), nothing sent\n"
     assert len(intake.requests) == 1
+
+
+def _session_exchange(session: str, gen: str) -> Any:
+    doc = _example_exchange()
+    doc["request"]["session_id"] = session
+    doc["response"]["id"] = gen
+    return doc
+
+
+def test_cli_send_applies_the_destination_rules(
+    intake: IntakeServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Like Broadcast, ``send`` sends what ``decide`` lets through (contract §2): a disabled
+    destination sends nothing, sampling keeps whole sessions, and ``--send-all`` sends everything."""
+    files = [_write(tmp_path, f"e{i}.json", _session_exchange(f"s-{i}", f"gen-{i}")) for i in range(40)]
+    disabled = _write(tmp_path, "off.json", {**_destination(intake.url), "enabled": False})
+    assert main(["send", *files[:3], "--settings", disabled]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["skipped"] == {"disabled": 3}
+    assert json.loads(out)["delivered"] == []
+    assert err.endswith(
+        "skipped 3 exchange(s) by the destination's rules: disabled 3 (--send-all sends them)\n"
+    )
+    assert intake.requests == []
+
+    half = _write(tmp_path, "half.json", {**_destination(intake.url), "sampling_rate": 0.5})
+    settings = Settings.from_destination(json.loads(Path(half).read_text()))
+    kept = [f for f in files if decide(json.loads(Path(f).read_text()), settings).send]
+    assert 5 < len(kept) < 35  # sampling by session id, deterministic
+    assert main(["send", *files, "--settings", half]) == 0
+    result = json.loads(capsys.readouterr()[0])
+    assert result["skipped"] == {"sampled_out": len(files) - len(kept)}
+    assert sum(d["spans"] for d in result["delivered"]) == 2 * len(kept)
+    # public requests are grouped by session (its tags): one request per kept session
+    bodies = [json.loads(r.body)["data"]["attributes"] for r in intake.requests]
+    sent_sessions = {a["session_id"] for a in bodies}
+    assert sent_sessions == {json.loads(Path(f).read_text())["request"]["session_id"] for f in kept}
+
+    assert main(["send", *files[:3], "--settings", disabled, "--send-all"]) == 0
+    result = json.loads(capsys.readouterr()[0])
+    assert (result["skipped"], sum(d["spans"] for d in result["delivered"])) == ({}, 6)
+
+
+def test_cli_send_dry_run_reports_skips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    keyed = _write(tmp_path, "k.json", {**_destination("http://127.0.0.1:9"), "api_key_hashes": ["abc"]})
+    exchange = _write(tmp_path, "e.json", _example_exchange())
+    assert main(["send", exchange, "--settings", keyed, "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        "dry run: 0 span(s) in 0 request(s) (public format), nothing sent\n"
+        "skipped 1 exchange(s) by the destination's rules: api_key_not_allowed 1 (--send-all sends them)\n"
+    )
 
 
 @pytest.mark.parametrize(

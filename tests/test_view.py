@@ -489,7 +489,7 @@ def test_cli_views_a_payload_on_stdout_and_diffs_two(
         (["view", "--diff", str(EXAMPLES / "seed-exchange.json")], {"error": "InvalidInput", "path": "$"}),
         (["view", "/nonexistent/payload.json"], {"error": "InvalidInput", "path": "$"}),
         (["view", str(EXAMPLES / "seed-exchange.json"), "--settings", str(EXAMPLES / "seed-exchange.json")],
-         {"error": "InvalidSettings", "path": "$.config"}),
+         {"error": "InvalidSettings", "path": "$.request"}),  # not a member of a destination
     ],
 )  # fmt: skip
 def test_cli_bad_input_exits_2_with_one_json_error_line(

@@ -1,9 +1,9 @@
-"""The exchange schema and the reader agree (spec §1.1): a document the schema accepts maps, and a
-document the reader accepts is valid, except for the rules a JSON Schema cannot state.
+"""The input schemas and the readers agree (spec §1.1, §1.3): a document the schema accepts is read,
+and a document the reader accepts is valid, except for the rules a JSON Schema cannot state.
 
-``llmobs-mapping validate EXCHANGE.json`` is how a user asks "will this map?", and conformance
-implementations in other languages read the schema as the input contract: a disagreement is a bug
-in one of the two.
+``llmobs-mapping validate FILE --schema exchange|settings`` is how a user asks "will this be
+accepted?", and implementations in other languages read the schemas as the input contract: a
+disagreement is a bug in one of the two.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import corrupted, exchanges, json_values
+from strategies import corrupted, destinations, exchanges, json_values
 
-from llmobs_mapping import InvalidInput, read_exchange
+from llmobs_mapping import InvalidInput, InvalidSettings, MappingError, Settings, read_exchange
 from llmobs_mapping.metadata import REQUEST_PARAMETERS
 from llmobs_mapping.schemas import iter_violations
 
 Json = Any
-SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "exchange.schema.json"
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 # What a JSON Schema cannot say: the order of the timestamps, the calendar behind the timestamp
 # pattern, and the contents of the SSE text (one string to the schema). Each is an InvalidInput of
@@ -35,10 +35,17 @@ SCHEMA_CANNOT_STATE = (
     (r"\$\.timing\.\w+", r".* is not a valid date and time|must not be before 1970-01-01"),
     (r"\$\.stream", r".*"),
 )
+# For settings: the URL rules, Datadog's ml_app normalisation, and what a filter value means.
+SETTINGS_SCHEMA_CANNOT_STATE = (
+    (r"\$\.config\.url", r".*"),
+    (r"\$\.config\.mlApp", r"is empty after Datadog's ml_app normalisation"),
+    (r"\$\.filter_rules\.groups\[\d+\]\.rules\[\d+\]\.value", r"must be a number for operator"),
+    (r"\$\.filter_rules\.groups\[\d+\]\.rules\[\d+\]\.value", r"is not a valid regular expression"),
+)
 
 
-def _schema_keys() -> list[str]:
-    """Every property name the exchange schema knows."""
+def _schema_keys(name: str) -> list[str]:
+    """Every property name a schema knows."""
     keys: set[str] = set()
 
     def walk(node: Json) -> None:
@@ -50,12 +57,20 @@ def _schema_keys() -> list[str]:
             for value in node:
                 walk(value)
 
-    walk(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    walk(json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8")))
     return sorted(keys)
 
 
 # the keys the schema names, the request parameters copied verbatim, and a few more the reader knows
-KEYS = [*_schema_keys(), *REQUEST_PARAMETERS, "text", "reasoning_effort", "x-generation-id", "unknown_key"]
+KEYS = [
+    *_schema_keys("exchange"),
+    *REQUEST_PARAMETERS,
+    "text",
+    "reasoning_effort",
+    "x-generation-id",
+    "unknown",
+]
+SETTINGS_KEYS = [*_schema_keys("settings"), "id", "name", "broadcast_generation_input", "unknown"]
 
 
 def _dict_paths(value: Json, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
@@ -67,7 +82,7 @@ def _dict_paths(value: Json, prefix: tuple[str | int, ...] = ()) -> list[tuple[s
 
 
 @st.composite
-def _with_added_keys(draw: st.DrawFn, doc: Json) -> Json:
+def _with_added_keys(draw: st.DrawFn, doc: Json, keys: list[str] = KEYS) -> Json:
     """``doc`` with 1-3 keys added to objects anywhere in it: keys the schema names (absent from
     that object until now), or an unknown key, with an arbitrary value, null, or a whole float."""
     doc = copy.deepcopy(doc)
@@ -79,7 +94,7 @@ def _with_added_keys(draw: st.DrawFn, doc: Json) -> Json:
         for part in draw(st.sampled_from(paths)):
             target = target[part]
         value = draw(st.one_of(json_values(max_leaves=3), st.none(), st.just(3.0), st.just("function")))
-        target.setdefault(draw(st.sampled_from(KEYS)), value)
+        target.setdefault(draw(st.sampled_from(keys)), value)
     return doc
 
 
@@ -99,11 +114,18 @@ def _reader_error(doc: Json) -> InvalidInput | None:
     return None
 
 
-def _schema_cannot_state(error: InvalidInput) -> bool:
-    text = error.message
-    return any(
-        re.fullmatch(path, error.path) and re.match(message, text) for path, message in SCHEMA_CANNOT_STATE
-    )
+def _settings_error(doc: Json) -> InvalidSettings | None:
+    try:
+        Settings.from_destination(doc)
+    except InvalidSettings as exc:
+        return exc
+    return None
+
+
+def _schema_cannot_state(
+    error: MappingError, rules: tuple[tuple[str, str], ...] = SCHEMA_CANNOT_STATE
+) -> bool:
+    return any(re.fullmatch(path, error.path) and re.match(message, error.message) for path, message in rules)
 
 
 OUTCOME_NULLS: Json = {
@@ -149,3 +171,41 @@ def test_unknown_keys_of_the_envelope_are_refused(doc: Json, path: str) -> None:
     assert error is not None
     assert error.path == path
     assert [v.path for v in iter_violations(doc, "exchange")] == [path]
+
+
+DESTINATION: Json = {"type": None, "config": {"mlApp": "app", "apiKey": None, "url": None, "headers": None}}
+
+
+@given(
+    doc=st.one_of(
+        destinations(),
+        destinations().flatmap(corrupted),
+        destinations().flatmap(lambda d: _with_added_keys(d, SETTINGS_KEYS)),
+    )
+)
+@example(doc=DESTINATION)
+@example(doc={**DESTINATION, "privacy_mode": None, "max_span_bytes": 2048.0, "id": 5, "name": ["x"]})
+@example(doc={**DESTINATION, "api_key_hashes": []})
+@example(doc={"config": {"mlApp": "app", "URL": "https://api.datadoghq.eu"}})
+@example(doc={"config": {"mlApp": "app"}, "filter_rules": {"groups": [{"logic": None, "rules": []}]}})
+@example(
+    doc={
+        "config": {"mlApp": "a"},
+        "filter_rules": {"groups": [{"rules": [{"field": "model", "operator": "exists", "value": [1]}]}]},
+    }
+)
+@example(
+    doc={
+        "config": {"mlApp": "a"},
+        "filter_rules": {"groups": [{"rules": [{"field": "model", "operator": "equals", "valeu": "x"}]}]},
+    }
+)
+def test_settings_schema_and_reader_agree(doc: Json) -> None:
+    """Valid per ``settings.schema.json`` iff ``Settings.from_destination`` accepts it, but for the
+    rules in SETTINGS_SCHEMA_CANNOT_STATE, which only the reader checks."""
+    error = _settings_error(doc)
+    violations = iter_violations(doc, "settings")
+    if error is None:
+        assert violations == [], f"the reader takes it, the schema refuses it: {violations[:3]}"
+    elif not violations:
+        assert _schema_cannot_state(error, SETTINGS_SCHEMA_CANNOT_STATE), f"the schema accepts it: {error}"
