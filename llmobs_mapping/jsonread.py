@@ -163,6 +163,8 @@ def check_keys(
     value would otherwise be lost without a word."""
     if not known.issuperset(value):
         unknown = next(key for key in value if key not in known)
+        if not isinstance(unknown, str):  # only a Python caller can do this: JSON keys are strings
+            fail(where, f"has a key that is not a string ({type(unknown).__name__})", error)
         fail((*where, unknown), f"is not a member of this object (known: {', '.join(sorted(known))})", error)
 
 

@@ -209,3 +209,16 @@ def test_settings_schema_and_reader_agree(doc: Json) -> None:
         assert violations == [], f"the reader takes it, the schema refuses it: {violations[:3]}"
     elif not violations:
         assert _schema_cannot_state(error, SETTINGS_SCHEMA_CANNOT_STATE), f"the schema accepts it: {error}"
+
+
+@pytest.mark.parametrize("key", [5, None, (1, 2)])
+def test_a_python_caller_s_non_string_key_is_a_typed_error(key: object) -> None:
+    """JSON keys are strings; a dict from Python code may hold others. The envelope checks name the
+    object holding one, as a typed error, rather than failing inside the JSON path rendering."""
+    doc = {**OUTCOME_NULLS, key: 1}
+    error = _reader_error(doc)
+    assert error is not None
+    assert (error.path, error.message) == ("$", f"has a key that is not a string ({type(key).__name__})")
+    with pytest.raises(InvalidSettings) as caught:
+        Settings.from_destination({**DESTINATION, key: 1})
+    assert caught.value.path == "$"
