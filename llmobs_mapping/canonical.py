@@ -29,7 +29,9 @@ _PRETTY = json.JSONEncoder(indent=2, **_OPTIONS)
 def _encode(encoder: json.JSONEncoder, value: Any) -> str:
     try:
         return encoder.encode(value)
-    except ValueError as exc:  # NaN or an infinity (a Python caller's value; JSON text is read strictly)
+    except (ValueError, TypeError) as exc:
+        # only a Python caller's value can do this (JSON text is read strictly): NaN or an infinity,
+        # a set or bytes, a key that is not a string, keys of mixed types that cannot be sorted
         raise InvalidInput("$", f"holds a value JSON cannot represent ({exc})") from None
 
 

@@ -93,3 +93,18 @@ def test_a_python_value_json_cannot_hold_is_a_typed_error_not_bad_json(bad: floa
     for pretty in (False, True):
         with pytest.raises(InvalidInput, match="JSON cannot represent"):
             dumps(payload, pretty=pretty)
+
+
+@pytest.mark.parametrize("bad", [{1, 2}, b"bytes", {(1, 2): "tuple key"}, {1: "a", "b": 2}])
+@pytest.mark.parametrize("fmt", ["public", "evp"])
+def test_a_python_value_that_is_not_json_is_a_typed_error(bad: object, fmt: str) -> None:
+    """A set, bytes, a non-string key or keys that cannot be sorted, in a value copied verbatim (a
+    ``trace`` value): InvalidInput at ``$`` from mapping or writing, never a TypeError."""
+    doc = {
+        "request": {"messages": [{"role": "user", "content": "hi"}], "trace": {"custom": bad}},
+        "response": {"id": "gen-1", "choices": []},
+        "timing": {"start": 0, "end": 1},
+    }
+    with pytest.raises(InvalidInput, match="JSON cannot represent") as caught:
+        dumps(build_payload(doc, Settings(ml_app="app"), fmt))  # type: ignore[arg-type]
+    assert caught.value.path == "$"
