@@ -38,6 +38,7 @@ __all__ = [
     "opt_count",
     "opt_num",
     "opt_str",
+    "path_to",
     "type_name",
 ]
 
@@ -66,7 +67,8 @@ def fail(parts: Parts, message: str, error: ErrorClass = InvalidInput) -> NoRetu
     raise error(json_path(parts), message)
 
 
-def _at(where: Parts, key: Key) -> Parts:
+def path_to(where: Parts, key: Key) -> Parts:
+    """The path parts of the member ``key`` of the value at ``where`` (``where`` itself if None)."""
     return where if key is None else (*where, key)
 
 
@@ -77,19 +79,19 @@ def as_obj(
     value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
 ) -> dict[str, Any]:
     if not isinstance(value, dict):
-        fail(_at(where, key), f"must be an object, not {type_name(value)}", error)
+        fail(path_to(where, key), f"must be an object, not {type_name(value)}", error)
     return value
 
 
 def as_list(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> list[Any]:
     if not isinstance(value, list):
-        fail(_at(where, key), f"must be an array, not {type_name(value)}", error)
+        fail(path_to(where, key), f"must be an array, not {type_name(value)}", error)
     return value
 
 
 def as_str(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> str:
     if not isinstance(value, str):
-        fail(_at(where, key), f"must be a string, not {type_name(value)}", error)
+        fail(path_to(where, key), f"must be a string, not {type_name(value)}", error)
     return value
 
 
@@ -105,7 +107,7 @@ def as_num(
     value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
 ) -> int | float:
     if not is_number(value):
-        fail(_at(where, key), f"must be a number, not {type_name(value)}", error)
+        fail(path_to(where, key), f"must be a number, not {type_name(value)}", error)
     number: int | float = value
     return number
 
@@ -126,10 +128,10 @@ def as_count(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClas
     number = as_num(value, where, key, error=error)
     if isinstance(number, float):
         if not number.is_integer():
-            fail(_at(where, key), f"must be a whole number, not {number}", error)
+            fail(path_to(where, key), f"must be a whole number, not {number}", error)
         number = int(number)
     if number < 0:
-        fail(_at(where, key), f"must not be negative, not {number}", error)
+        fail(path_to(where, key), f"must not be negative, not {number}", error)
     return number
 
 
@@ -143,7 +145,7 @@ def opt_count(
 
 def as_bool(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> bool:
     if not isinstance(value, bool):
-        fail(_at(where, key), f"must be true or false, not {type_name(value)}", error)
+        fail(path_to(where, key), f"must be true or false, not {type_name(value)}", error)
     return value
 
 

@@ -133,10 +133,6 @@ _BROADCAST_SWITCH = re.compile(r"broadcast_generation_[a-z_]+")  # per-field swi
 _CONFIG_KEYS = frozenset({"apiKey", "mlApp", "url", "headers"})
 
 
-def _whole(number: int | float) -> int | float:
-    return int(number) if isinstance(number, float) and number.is_integer() else number
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """One Datadog destination. Frozen; validated and normalised on construction.
@@ -223,7 +219,7 @@ class Settings:
                 hashes_node.fail("must hold at least one key hash; use null to allow every key")
         rules_node = root.get("filter_rules")
         rate = root.get("sampling_rate").opt_num()
-        size = root.get("max_span_bytes").opt_num()
+        size = root.get("max_span_bytes").opt_count()  # JSON has one number type: 2048.0 is 2048
         return cls(
             ml_app=ml_app.str_(),
             api_key=config.get("apiKey").opt_str(),
@@ -235,8 +231,7 @@ class Settings:
             filter_rules=None if rules_node.value is None else parse_filter_rules(rules_node),
             headers=tuple(headers),
             allow_custom_url=bool(root.get("allow_custom_url").opt_bool()),
-            # JSON has one number type: 2048.0 is 2048 (a fraction is refused by the check above)
-            max_span_bytes=DEFAULT_MAX_SPAN_BYTES if size is None else _whole(size),  # type: ignore[arg-type]
+            max_span_bytes=DEFAULT_MAX_SPAN_BYTES if size is None else size,
         )
 
     @property

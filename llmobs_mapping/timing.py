@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from .jsonread import fail
+from .jsonread import as_count, fail, path_to
 
 __all__ = ["read_timestamp"]
 
@@ -30,27 +30,22 @@ def read_timestamp(value: Any, where: tuple[str | int, ...] = (), key: str | Non
         match = _RFC3339.fullmatch(value)
         if match is None:
             example = "2026-01-01T12:00:00.5Z"
-            fail(_at(where, key), f"{value!r} is not an RFC 3339 timestamp with an offset (e.g. {example})")
+            message = f"{value!r} is not an RFC 3339 timestamp with an offset (e.g. {example})"
+            fail(path_to(where, key), message)
         try:
             # the pattern admits only forms fromisoformat reads, once "t"/"z" are upper case; it
             # checks the calendar (no 30 February, no hour 24) and keeps microseconds only, so the
             # fraction is taken from the text
             since = datetime.fromisoformat(value.upper()) - _EPOCH
         except ValueError as exc:
-            fail(_at(where, key), f"{value!r} is not a valid date and time ({exc})")
+            fail(path_to(where, key), f"{value!r} is not a valid date and time ({exc})")
         fraction = match[1]
         nanos = int(fraction.ljust(9, "0")) if fraction else 0
         # days and seconds of a timedelta are whole and exact; its microseconds are left out
         result = (since.days * 86_400 + since.seconds) * 1_000_000_000 + nanos
         if result < 0:
-            fail(_at(where, key), "must not be before 1970-01-01")
+            fail(path_to(where, key), "must not be before 1970-01-01")
         return result
-    if kind is int or (kind is float and value.is_integer()):  # JSON has one number type: 5.0 is 5
-        if value < 0:
-            fail(_at(where, key), "must not be negative")
-        return int(value)
-    fail(_at(where, key), _NOT_A_TIMESTAMP)
-
-
-def _at(where: tuple[str | int, ...], key: str | None) -> tuple[str | int, ...]:
-    return where if key is None else (*where, key)
+    if kind is int or kind is float:  # a count: whole (5.0 is 5) and not negative
+        return as_count(value, where, key)
+    fail(path_to(where, key), _NOT_A_TIMESTAMP)

@@ -107,6 +107,8 @@ def test_api_key_never_shown() -> None:
         ({"type": "datadog", "config": {"mlApp": "a"}, "sampling_rate": 2}, "$.sampling_rate"),
         ({"type": "datadog", "config": {"mlApp": "a"}, "privacy_mode": "yes"}, "$.privacy_mode"),
         ({"type": "datadog", "config": {"mlApp": "a"}, "max_span_bytes": 10}, "$.max_span_bytes"),
+        ({"type": "datadog", "config": {"mlApp": "a"}, "max_span_bytes": 2048.5}, "$.max_span_bytes"),
+        ({"type": "datadog", "config": {"mlApp": "a"}, "max_span_bytes": -2048}, "$.max_span_bytes"),
         ({"type": "datadog", "config": {"mlApp": "a"}, "api_key_hashes": "abc"}, "$.api_key_hashes"),
     ],
 )
@@ -115,6 +117,11 @@ def test_bad_destination_documents(doc: object, path: str) -> None:
     with pytest.raises(InvalidSettings) as info:
         Settings.from_destination(doc)
     assert info.value.path == path
+
+
+def test_a_whole_float_span_limit_is_read_as_an_integer() -> None:
+    settings = Settings.from_destination({"config": {"mlApp": "a"}, "max_span_bytes": 2048.0})
+    assert (settings.max_span_bytes, type(settings.max_span_bytes)) == (2048, int)
 
 
 def test_settings_are_frozen() -> None:
