@@ -11,6 +11,9 @@ medians are recorded as context only.
   finish, writer stubbed) to produce the same LLM span / our time for it. Two variants: ``event``
   (ddtrace's event dict vs our ``build_payload``) and ``event+json`` (ddtrace's writer ``enqueue``,
   which serialises the event to size it, vs our ``build_payload`` + ``dumps``). Target >= 10.
+- supplementary, no target: vs ddtrace's OpenAI integration = a real ``openai`` client (answered
+  in process) making the scenario's call with ddtrace's integration patched in / our time; also
+  ddtrace's added cost (patched - unpatched call) and its wrapper alone (bench/ddtrace_openai.py).
 - validation ratio = ``validate(payload)`` / ``build_payload``, cached compiled validator. Target <= 1.
 - memory: peak RSS (VmHWM) of ``llmobs-mapping map-jsonl`` run as a subprocess over generated
   JSONL files; target <= 150 MB and flat from 10k to 100k lines.
@@ -64,6 +67,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.append(str(BENCH.parent))  # a plain checkout; PYTHONPATH or an installed copy come first
 
+from ddtrace_openai import OpenAIIntegrationBench, skip_reason  # noqa: E402
 from scenarios import REPO, Scenario, exchange_lines, scenarios  # noqa: E402
 
 from llmobs_mapping import Settings, build_payload, dumps  # noqa: E402
@@ -103,14 +107,24 @@ def _batch_size(func: Callable[[], object], target_ns: int) -> int:
 
 
 def side_by_side(
-    funcs: dict[str, Callable[[], object]], *, rounds: int, target_ns: int
+    funcs: dict[str, Callable[[], object]],
+    *,
+    rounds: int,
+    target_ns: int,
+    before: dict[str, Callable[[], object]] | None = None,
 ) -> dict[str, list[float]]:
     """Per-call times (µs) of each callable, one sample per round; the callables alternate within
-    every round, and the garbage collector is paused while a batch runs."""
-    batches = {name: _batch_size(func, target_ns) for name, func in funcs.items()}
+    every round, and the garbage collector is paused while a batch runs. ``before[name]``, when
+    given, runs untimed before each batch of ``name`` (and before its calibration)."""
+    setup = before or {}
+    batches: dict[str, int] = {}
+    for name, func in funcs.items():
+        setup.get(name, _nothing)()
+        batches[name] = _batch_size(func, target_ns)
     samples: dict[str, list[float]] = {name: [] for name in funcs}
     for _ in range(rounds):
         for name, func in funcs.items():
+            setup.get(name, _nothing)()
             count = batches[name]
             gc.collect()
             gc.disable()
@@ -123,6 +137,10 @@ def side_by_side(
                 gc.enable()
             samples[name].append(elapsed / count / 1000)
     return samples
+
+
+def _nothing() -> None:
+    return None
 
 
 def ratio(samples: dict[str, list[float]], top: str, bottom: str) -> dict[str, float]:
@@ -332,6 +350,145 @@ def versus_ddtrace(dd: DdtraceBench, scenario: Scenario, *, rounds: int, target_
     }
 
 
+# -- versus ddtrace's OpenAI integration (supplementary, no target) -----------------------------
+
+
+def _differences(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """How ddtrace's event for the call differs from our span, field group by field group."""
+    ours_meta, their_meta = ours["meta"], theirs["meta"]
+
+    def messages(meta: dict[str, Any], side: str) -> list[Any]:
+        found: list[Any] = meta.get(side, {}).get("messages", [])
+        return found
+
+    def keys(group: str, meta_level: bool) -> dict[str, list[str]]:
+        mine = set((ours_meta if meta_level else ours).get(group, {}))
+        other = set((their_meta if meta_level else theirs).get(group, {}))
+        return {"only_ours": sorted(mine - other), "only_ddtrace": sorted(other - mine)}
+
+    ours_in, their_in = messages(ours_meta, "input"), messages(their_meta, "input")
+    return {
+        "same_input": ours_in == their_in,
+        "same_output": messages(ours_meta, "output") == messages(their_meta, "output"),
+        "input_messages_differing": sum(a != b for a, b in zip(ours_in, their_in, strict=False))
+        + abs(len(ours_in) - len(their_in)),
+        "same_tool_definitions": ours_meta.get("tool_definitions") == their_meta.get("tool_definitions"),
+        "metadata": keys("metadata", True),
+        "metrics": keys("metrics", False),
+        "model_provider": {
+            "ours": ours_meta.get("model_provider"),
+            "ddtrace": their_meta.get("model_provider"),
+        },
+        "name": {"ours": ours.get("name"), "ddtrace": theirs.get("name")},
+        "session_id": {"ours": ours.get("session_id"), "ddtrace": theirs.get("session_id")},
+    }
+
+
+def _event_content(event: dict[str, Any]) -> dict[str, Any]:
+    """An event without what differs from call to call (ids, clock)."""
+    return {"meta": event.get("meta"), "metrics": event.get("metrics"), "name": event.get("name")}
+
+
+def versus_openai_integration(
+    dd: DdtraceBench, oa: OpenAIIntegrationBench, scenario: Scenario, *, rounds: int, target_ns: int
+) -> dict[str, Any]:
+    """ddtrace's OpenAI integration making its LLM span event for the scenario's call (a real
+    ``openai`` client, answered in process), against our mapping of the same exchange."""
+    reason = skip_reason(scenario.exchange_doc, scenario.settings_doc)
+    if reason is not None:
+        return {"skipped": reason}
+    settings = Settings.from_destination(scenario.settings_doc)
+    document = _single_llm_span(scenario.exchange_doc)
+    envelopes = build_payload(document, settings, "evp")
+    if len(envelopes) != 1:
+        raise SystemExit(f"{scenario.name}: expected one LLM span, got {len(envelopes)}")
+    span = envelopes[0]["spans"][0]
+    call = oa.chat_call(document["request"], document["response"])
+    writer, stub = dd.writer, dd._stub_enqueue
+
+    def with_writer(func: Callable[[], object], *, with_json: bool) -> Callable[[], object]:
+        def run() -> object:
+            if with_json:
+                writer.__dict__.pop("enqueue", None)  # ddtrace's own enqueue → stub_buffer
+            else:
+                writer.enqueue = stub
+            return func()
+
+        return run
+
+    # The unpatched call makes no event and gives the SDK's parsed response; each patched call and
+    # each run of ddtrace's wrapper alone delivers one LLM span event to the stub, the same event.
+    requests, received = oa.requests, dd.received
+    oa.unpatch()
+    sdk_result = call()
+    alone = oa.integration_only(document["request"], sdk_result)
+    oa.patch()
+    events: list[dict[str, Any]] = []
+    for func in (call, alone):
+        for with_json in (False, True):
+            with_writer(func, with_json=with_json)()
+            events.append(dd.last_event or {})
+    oa.unpatch()
+    event = events[0]
+    same_event = all(_event_content(other) == _event_content(event) for other in events)
+    if (
+        dd.received != received + 4
+        or oa.requests != requests + 3
+        or any(e.get("meta", {}).get("span", {}).get("kind") != "llm" for e in events)
+        or not same_event
+    ):
+        raise SystemExit(
+            f"{scenario.name}: the ddtrace stub did not receive one LLM span event per patched call"
+        )
+
+    def ours_event() -> object:
+        return build_payload(document, settings, "evp")
+
+    def ours_json() -> object:
+        return dumps(build_payload(document, settings, "evp"))
+
+    samples = side_by_side(
+        {
+            "patched_event": with_writer(call, with_json=False),
+            "unpatched": call,
+            "wrapper_event": with_writer(alone, with_json=False),
+            "ours_event": ours_event,
+            "patched_json": with_writer(call, with_json=True),
+            "wrapper_json": with_writer(alone, with_json=True),
+            "ours_json": ours_json,
+        },
+        rounds=rounds,
+        target_ns=target_ns,
+        before={
+            "patched_event": oa.patch,
+            "unpatched": oa.unpatch,
+            "wrapper_event": oa.patch,
+            "patched_json": oa.patch,
+            "wrapper_json": oa.patch,
+        },
+    )
+    oa.unpatch()
+    # ddtrace's added cost: the patched batch minus the unpatched batch of the same round
+    for variant in ("event", "json"):
+        samples[f"added_{variant}"] = [
+            patched - plain
+            for patched, plain in zip(samples[f"patched_{variant}"], samples["unpatched"], strict=True)
+        ]
+    differences = _differences(span, event)
+    return {
+        "call_event": ratio(samples, "patched_event", "ours_event"),
+        "call_event+json": ratio(samples, "patched_json", "ours_json"),
+        "added_event": ratio(samples, "added_event", "ours_event"),
+        "added_event+json": ratio(samples, "added_json", "ours_json"),
+        "wrapper_event": ratio(samples, "wrapper_event", "ours_event"),
+        "wrapper_event+json": ratio(samples, "wrapper_json", "ours_json"),
+        "unpatched_call_us": round(statistics.median(samples["unpatched"]), 2),
+        "stub_received_event_keys": sorted(event),
+        "same_input_output": differences["same_input"] and differences["same_output"],
+        "differences": differences,
+    }
+
+
 # -- bulk memory --------------------------------------------------------------------------------
 
 
@@ -423,9 +580,49 @@ def print_table(results: dict[str, Any]) -> None:
             f"bulk {run['lines']:>7,} lines: peak RSS {run['peak_rss_mb']} MB, "
             f"{run['lines_per_second']:,} lines/s, exit {run['exit_code']}, {run['summary']}"
         )
+    print_openai_block(results)
     verdict = results["verdict"]
     print("targets: " + ", ".join(f"{k} {_mark(v)}" for k, v in verdict.items()))
     print(f"network attempts: {len(results['network_attempts'])}")
+
+
+def print_openai_block(results: dict[str, Any]) -> None:
+    """The supplementary figure, under its own heading: no target, not in the verdict."""
+    rows = {
+        name: row["vs_ddtrace_openai"]
+        for name, row in results["scenarios"].items()
+        if "vs_ddtrace_openai" in row
+    }
+    if not rows:
+        return
+    print(f"vs ddtrace's OpenAI integration ({results['ddtrace_openai']}; supplementary, no target):")
+    head = f"  {'scenario':<18} {'call ev':>8} {'call json':>9} {'added ev':>8} {'added json':>10} "
+    head += f"{'wrap ev':>7} {'wrap json':>9} {'call µs':>8} {'plain µs':>8}  same in/out"
+    print(head)
+    for name, fig in rows.items():
+        if "skipped" in fig:
+            print(f"  {name:<18} skipped: {fig['skipped'].split(':')[0]}")
+            continue
+        cells = [
+            f"{fig[key]['ratio']:>{width}.1f}"
+            for key, width in (
+                ("call_event", 8),
+                ("call_event+json", 9),
+                ("added_event", 8),
+                ("added_event+json", 10),
+                ("wrapper_event", 7),
+                ("wrapper_event+json", 9),
+            )
+        ]
+        same = fig["differences"]
+        print(
+            f"  {name:<18} {' '.join(cells)} {fig['call_event']['patched_event_us']:>8.0f} "
+            f"{fig['unpatched_call_us']:>8.0f}  {same['same_input']}/{same['same_output']}"
+        )
+    print(
+        "  call = whole patched openai call / ours; added = (patched - unpatched call) / ours;\n"
+        "  wrap = ddtrace's wrapper alone around the SDK's ready result / ours (bench/README.md)"
+    )
 
 
 def verdict_of(results: dict[str, Any]) -> dict[str, bool]:
@@ -468,6 +665,17 @@ def main(argv: list[str] | None = None) -> int:
             dd_status = f"ddtrace {importlib.metadata.version('ddtrace')}"
         except ImportError:
             dd_status = "skipped (ddtrace not installed: pip install -e '.[bench]')"
+    oa: OpenAIIntegrationBench | None = None
+    oa_status = dd_status if dd is None else ""
+    if dd is not None:
+        try:
+            oa = OpenAIIntegrationBench()
+            oa_status = (
+                f"ddtrace {importlib.metadata.version('ddtrace')}, openai "
+                f"{importlib.metadata.version('openai')}, {oa.http_library}"
+            )
+        except ImportError:
+            oa_status = "skipped (openai not installed: pip install -e '.[bench]')"
 
     results: dict[str, Any] = {
         "machine": {
@@ -483,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "targets": TARGETS,
         "ddtrace": dd_status,
+        "ddtrace_openai": oa_status,
         "scenarios": {},
         "bulk": [],
     }
@@ -496,6 +705,10 @@ def main(argv: list[str] | None = None) -> int:
             row["stream"] = stream_breakdown(scenario, rounds=args.rounds, target_ns=target_ns)
         if dd is not None:
             row["vs_ddtrace"] = versus_ddtrace(dd, scenario, rounds=args.rounds, target_ns=target_ns)
+        if dd is not None and oa is not None:
+            row["vs_ddtrace_openai"] = versus_openai_integration(
+                dd, oa, scenario, rounds=args.rounds, target_ns=target_ns
+            )
         results["scenarios"][scenario.name] = row
 
     sizes = [int(size) for size in args.bulk_sizes.split(",") if size.strip()]
