@@ -50,7 +50,9 @@ def llm_metadata(exchange: Exchange) -> dict[str, Any]:
         if value is not None and key in _PARAM_SET:
             metadata[key] = value
     reasoning = request.get("reasoning")
-    effort = reasoning.get("effort") if isinstance(reasoning, dict) else request.get("reasoning_effort")
+    effort = reasoning.get("effort") if isinstance(reasoning, dict) else None
+    if effort is None:  # the shorthand, also beside a reasoning object without effort (max_tokens only)
+        effort = request.get("reasoning_effort")
     if effort is not None:
         metadata["reasoning_effort"] = effort
     response_format = request.get("response_format")

@@ -64,6 +64,8 @@ def _right_url(host: str) -> str | None:
     for site in LLMOBS_SITES:
         if host == site or host in (f"app.{site}", f"llmobs-intake.{site}", f"www.{site}"):
             return f"https://api.{site}"
+    if host in ("us1.datadoghq.com", "api.us1.datadoghq.com", "app.us1.datadoghq.com"):
+        return "https://api.datadoghq.com"  # US1 is the plain datadoghq.com site: no us1. host exists
     # us3/us5/ap1/ap2/uk1 web apps live on the bare site host, already handled above
     return None
 
@@ -79,10 +81,8 @@ def _check_url(url: str, allow_custom_url: bool, path: str) -> tuple[str, str | 
     if parts.scheme not in ("http", "https") or not host:
         raise InvalidSettings(path, "must be an absolute http(s) URL such as https://api.datadoghq.com")
     site = next((s for s in LLMOBS_SITES if host == f"api.{s}"), None)
-    if site is None and allow_custom_url:
-        if parts.query or parts.fragment or parts.username or parts.password:
-            raise InvalidSettings(path, "must not carry a query, fragment or credentials")
-        return url.strip().rstrip("/"), None
+    # Datadog's own hosts that are known mistakes get their error even with allow_custom_url: the
+    # opt-in is for proxies and test servers, not for a Datadog host that cannot take the spans
     if host == _GOV_SUFFIX or host.endswith("." + _GOV_SUFFIX):
         raise InvalidSettings(
             path,
@@ -92,7 +92,12 @@ def _check_url(url: str, allow_custom_url: bool, path: str) -> tuple[str, str | 
     if site is None:
         right = _right_url(host)
         if right is not None:
-            raise InvalidSettings(path, f"is the Datadog web or intake host, not the API host; use {right}")
+            raise InvalidSettings(path, f"is a Datadog host but not the API host; use {right}")
+    if site is None and allow_custom_url:
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise InvalidSettings(path, "must not carry a query, fragment or credentials")
+        return url.strip().rstrip("/"), None
+    if site is None:
         raise InvalidSettings(
             path,
             f"{host!r} is not a Datadog API host; use https://api.<site> for one of "

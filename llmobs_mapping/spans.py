@@ -94,9 +94,9 @@ def _llm_span(exchange: Exchange, settings: Settings, base: dict[str, Any], pare
         name = exchange.requested_model or served or DEFAULT_SPAN_NAME
     else:
         name = served or exchange.requested_model or DEFAULT_SPAN_NAME
-    model_name = (
-        (exchange.requested_model if error is not None else None) or served or exchange.requested_model
-    )
+    # contract §4/§9: model_name is the served slug whenever one was reported (a mid-stream or in-200
+    # error still names the model that ran); only the span *name* of an error follows the request
+    model_name = served or exchange.requested_model
     provider = (error.provider_name if error else None) or (completion.provider if completion else None)
     model_provider = _provider_slug(provider) if provider else None
     if model_provider is None and model_name and "/" in model_name:
