@@ -138,6 +138,13 @@ _BROADCAST_SWITCH = re.compile(r"broadcast_generation_[a-z_]+")  # per-field swi
 _CONFIG_KEYS = frozenset({"apiKey", "mlApp", "url", "headers"})
 
 
+_BOOL_FIELDS = (
+    ("privacy_mode", "$.privacy_mode"),
+    ("enabled", "$.enabled"),
+    ("allow_custom_url", "$.allow_custom_url"),
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """One Datadog destination. Frozen; validated and normalised on construction.
@@ -160,6 +167,22 @@ class Settings:
     site: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
+        # a Python caller's wrong type must not read as truthy ("false" would enable, a string of
+        # hashes would allow every key that is a substring of it): the JSON reader's paths, same checks
+        for name, path in _BOOL_FIELDS:
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidSettings(path, "must be true or false")
+        hashes = self.api_key_hashes
+        if hashes is not None and (
+            not isinstance(hashes, tuple) or not hashes or not all(isinstance(h, str) for h in hashes)
+        ):
+            raise InvalidSettings("$.api_key_hashes", "must be a non-empty tuple of key hashes, or None")
+        if not isinstance(self.headers, tuple) or not all(
+            isinstance(h, tuple) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in self.headers
+        ):
+            raise InvalidSettings("$.config.headers", "must be a tuple of (name, value) string pairs")
+        if self.filter_rules is not None and not isinstance(self.filter_rules, FilterRules):
+            raise InvalidSettings("$.filter_rules", "must be FilterRules (see parse_filter_rules) or None")
         if not isinstance(self.ml_app, str):
             raise InvalidSettings("$.config.mlApp", "must be a string")
         ml_app = normalize_ml_app(self.ml_app)

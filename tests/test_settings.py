@@ -129,3 +129,49 @@ def test_settings_are_frozen() -> None:
     assert settings.ml_app == "app_one"
     with pytest.raises(AttributeError):
         settings.ml_app = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("keywords", "path"),
+    [
+        ({"enabled": "false"}, "$.enabled"),
+        ({"privacy_mode": 1}, "$.privacy_mode"),
+        ({"allow_custom_url": "yes"}, "$.allow_custom_url"),
+        ({"api_key_hashes": "abc"}, "$.api_key_hashes"),
+        ({"api_key_hashes": ()}, "$.api_key_hashes"),
+        ({"api_key_hashes": ("abc", 1)}, "$.api_key_hashes"),
+        ({"headers": [("x-a", "b")]}, "$.config.headers"),
+        ({"headers": (("x-a", 1),)}, "$.config.headers"),
+        ({"filter_rules": {"enabled": True}}, "$.filter_rules"),
+    ],
+)
+def test_keyword_settings_are_type_checked(keywords: dict[str, object], path: str) -> None:
+    # "false" or a string of hashes would otherwise read as truthy / as substrings, and send
+    with pytest.raises(InvalidSettings) as info:
+        Settings(ml_app="app", **keywords)  # type: ignore[arg-type]
+    assert info.value.path == path
+
+
+def test_keyword_settings_accept_the_documented_types() -> None:
+    settings = Settings(ml_app="app", api_key_hashes=("k1",), headers=(("x-a", "b"),), privacy_mode=True)
+    assert settings.api_key_hashes == ("k1",)
+    assert settings.headers == (("x-a", "b"),)
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_custom_url", "names"),
+    [
+        ("https://app.datadoghq.com", True, "https://api.datadoghq.com"),
+        ("https://api.ddog-gov.com", True, "ddog-gov.com"),
+        ("https://api.us1.datadoghq.com", False, "https://api.datadoghq.com"),
+        ("https://us1.datadoghq.com", True, "https://api.datadoghq.com"),
+    ],
+)
+def test_datadog_hosts_keep_their_error_with_custom_url(url: str, allow_custom_url: bool, names: str) -> None:
+    with pytest.raises(InvalidSettings) as info:
+        Settings(ml_app="app", url=url, allow_custom_url=allow_custom_url)
+    assert names in str(info.value)
+
+
+def test_port_443_is_the_bare_host() -> None:
+    assert Settings(ml_app="app", url="https://api.datadoghq.com:443").url == "https://api.datadoghq.com"
