@@ -29,9 +29,10 @@ _PRETTY = json.JSONEncoder(indent=2, **_OPTIONS)
 def _encode(encoder: json.JSONEncoder, value: Any) -> str:
     try:
         return encoder.encode(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         # only a Python caller's value can do this (JSON text is read strictly): NaN or an infinity,
-        # a set or bytes, a key that is not a string, keys of mixed types that cannot be sorted
+        # a set or bytes, a key that is not a string, keys of mixed types that cannot be sorted, or nesting
+        # deeper than the encoder's recursion limit
         raise InvalidInput("$", f"holds a value JSON cannot represent ({exc})") from None
 
 

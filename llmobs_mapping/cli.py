@@ -49,8 +49,7 @@ def fail(exc: MappingError) -> int:
     return 2
 
 
-def _emit(payload: Any, pretty: bool) -> None:
-    data = dumps(payload, pretty=pretty)
+def _emit(data: bytes, pretty: bool) -> None:
     sys.stdout.buffer.write(data if pretty else data + b"\n")
     sys.stdout.buffer.flush()
 
@@ -73,9 +72,10 @@ def _cmd_map(args: argparse.Namespace) -> int:
                 raise InvalidInput("$", "give EXCHANGE and --settings SETTINGS, or --case CASE")
             settings = read_settings(args.settings)
             payload = build_payload(load_json(args.exchange, InvalidInput), settings, args.format)
+        data = dumps(payload, pretty=args.pretty)  # can still refuse a value UTF-8 cannot hold
     except MappingError as exc:
         return fail(exc)
-    _emit(payload, args.pretty)
+    _emit(data, args.pretty)
     return 0
 
 

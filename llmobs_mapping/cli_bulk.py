@@ -30,6 +30,7 @@ from .errors import InvalidInput, MappingError
 
 __all__ = ["Progress", "register", "run_map_jsonl"]
 
+MAX_WORKERS = 64  # more processes than this only add start-up time and memory
 _PROGRESS_EVERY = 0.1  # seconds between progress bar redraws
 _BAR_WIDTH = 30
 
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--out", metavar="OUT.jsonl", help="write payloads here instead of stdout")
     parser.add_argument("--format", choices=FORMATS, default="public", help="wire format (default public)")
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes (default 1); output order is kept"
+        "--workers", type=int, default=1, help="worker processes, 1 to 64 (default 1); output order is kept"
     )
     parser.set_defaults(func=run_map_jsonl)
 
@@ -122,10 +123,20 @@ def _report(result: LineResult) -> str:
     return json.dumps(error, ensure_ascii=False) + "\n"
 
 
+def _same_file(input_path: str, out_path: str) -> bool:
+    if input_path == "-":
+        return False
+    try:
+        return os.path.samefile(input_path, out_path)
+    except OSError:  # the output does not exist yet (or the input is unreadable: reported on open)
+        return False
+
+
 def run_map_jsonl(args: argparse.Namespace) -> int:
     """Run ``map-jsonl``; return the exit code."""
-    if args.workers < 1:
-        return fail(InvalidInput("$", f"--workers must be at least 1, not {args.workers}"))
+    if not 1 <= args.workers <= MAX_WORKERS:
+        # a process pool starts every worker at once: 100000 would start 100000 processes
+        return fail(InvalidInput("$", f"--workers must be from 1 to {MAX_WORKERS}, not {args.workers}"))
     with contextlib.ExitStack() as stack:
         try:
             settings = read_settings(args.settings)
@@ -133,6 +144,8 @@ def run_map_jsonl(args: argparse.Namespace) -> int:
             if source is not sys.stdin.buffer:
                 stack.callback(source.close)
             if args.out is not None:
+                if _same_file(args.input, args.out):  # opening it for writing would empty the input
+                    raise InvalidInput("$", f"--out {args.out!r} is the input file; write elsewhere")
                 try:
                     out: IO[bytes] = stack.enter_context(open(args.out, "wb"))
                 except OSError as exc:

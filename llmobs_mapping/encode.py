@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from . import __version__
 from .canonical import canonical_json, pretty_json
-from .errors import InvalidSettings
+from .errors import InvalidInput, InvalidSettings
 from .ids import apm_trace_id
 from .limits import fit_span
 from .settings import Settings
@@ -37,9 +37,13 @@ TRACER_VERSION = __version__
 
 def dumps(obj: Any, *, pretty: bool = False) -> bytes:
     """Canonical JSON: UTF-8, sorted keys; compact for the wire, or 2-space indent + newline."""
-    if pretty:
-        return (pretty_json(obj) + "\n").encode("utf-8")
-    return canonical_json(obj).encode("utf-8")
+    text = pretty_json(obj) + "\n" if pretty else canonical_json(obj)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800" in JSON text) has no UTF-8 form
+        raise InvalidInput(
+            "$", f"holds a lone surrogate {text[exc.start]!r}, which UTF-8 cannot encode"
+        ) from None
 
 
 _CONTAINERS = (dict, list)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .canonical import canonical_json
+from .errors import InvalidInput
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -55,7 +56,10 @@ def _size_bound(value: Any) -> int:
     try:
         return 6 * len(marshal.dumps(value, 2))
     except ValueError:
-        return len(_ASCII.encode(value))
+        try:
+            return len(_ASCII.encode(value))
+        except RecursionError:
+            raise InvalidInput("$", "holds a value nested too deeply to encode") from None
 
 
 def _rough_size(span: Span) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import InvalidSettings
+from .errors import InvalidSettings, json_path
 from .filters import FilterRules, parse_filter_rules
 from .jsonread import Node
 
@@ -138,6 +138,9 @@ _BROADCAST_SWITCH = re.compile(r"broadcast_generation_[a-z_]+")  # per-field swi
 _CONFIG_KEYS = frozenset({"apiKey", "mlApp", "url", "headers"})
 
 
+_API_KEY = re.compile(r"[\x21-\x7e]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
 _BOOL_FIELDS = (
     ("privacy_mode", "$.privacy_mode"),
     ("enabled", "$.enabled"),
@@ -199,6 +202,21 @@ class Settings:
         object.__setattr__(self, "site", site)
         if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key.strip()):
             raise InvalidSettings("$.config.apiKey", "must be a non-empty string when given")
+        if self.api_key is not None and not _API_KEY.fullmatch(self.api_key):
+            # an HTTP header cannot carry it, and the client's error would quote it escaped, where
+            # scrubbing does not find it: refused here, without echoing the key
+            raise InvalidSettings(
+                "$.config.apiKey", "must be printable ASCII without spaces (a pasted newline or space?)"
+            )
+        for name, value in self.headers:
+            if not _HEADER_NAME.fullmatch(name):
+                raise InvalidSettings(
+                    json_path(("config", "headers", name)), "is not a valid HTTP header name"
+                )
+            if not _HEADER_VALUE.fullmatch(value):
+                raise InvalidSettings(
+                    json_path(("config", "headers", name)), "must be printable ASCII without line breaks"
+                )
         rate = self.sampling_rate
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
             raise InvalidSettings("$.sampling_rate", "must be a number between 0 and 1")

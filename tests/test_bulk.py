@@ -255,7 +255,7 @@ def test_cli_zero_workers_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert json.loads(capsys.readouterr().err) == {
         "error": "InvalidInput",
         "path": "$",
-        "message": "--workers must be at least 1, not 0",
+        "message": "--workers must be from 1 to 64, not 0",
     }
 
 

@@ -1,0 +1,88 @@
+"""Inputs found by an adversarial review: each must give a typed error naming where, never a
+traceback, a leaked key or lost data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from llmobs_mapping import InvalidInput, InvalidSettings, Settings, build_payload, dumps
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = json.loads((ROOT / "examples" / "seed-exchange.json").read_text(encoding="utf-8"))
+SETTINGS = ROOT / "examples" / "seed-settings.json"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "llmobs_mapping", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_lone_surrogate_is_invalid_input_not_a_unicode_error() -> None:
+    exchange = json.loads(json.dumps(SEED))
+    exchange["request"]["messages"][0]["content"] = "\ud800"
+    payload = build_payload(exchange, Settings(ml_app="app"))
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        dumps(payload)
+
+
+def test_lone_surrogate_on_the_command_line_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "surrogate.json"
+    path.write_text(json.dumps(SEED).replace('"Hello!"', '"\\ud800"'), encoding="utf-8")
+    result = _cli("map", str(path), "--settings", str(SETTINGS))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert json.loads(result.stderr)["error"] == "InvalidInput"
+
+
+def test_nesting_deeper_than_the_encoder_is_invalid_input() -> None:
+    exchange = json.loads(json.dumps(SEED))
+    value: object = 1
+    for _ in range(5000):
+        value = [value]
+    exchange["request"]["temperature"] = value
+    with pytest.raises(InvalidInput):
+        dumps(build_payload(exchange, Settings(ml_app="app")))
+
+
+@pytest.mark.parametrize("key", ["ddapikey_SECRET123\n", " ddapikey_SECRET123", "ddapikey_SECRETé"])
+def test_api_key_an_http_header_cannot_carry_is_refused_without_echoing_it(key: str) -> None:
+    with pytest.raises(InvalidSettings) as info:
+        Settings(ml_app="app", api_key=key)
+    assert info.value.path == "$.config.apiKey"
+    assert "SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "path"),
+    [({"Bad Name": "x"}, '$.config.headers["Bad Name"]'), ({"X-Bad": "é"}, '$.config.headers["X-Bad"]')],
+)
+def test_headers_an_http_request_cannot_carry_are_refused(headers: dict[str, str], path: str) -> None:
+    destination = {"type": "datadog", "config": {"mlApp": "app", "headers": headers}}
+    with pytest.raises(InvalidSettings) as info:
+        Settings.from_destination(destination)
+    assert info.value.path == path
+
+
+def test_map_jsonl_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    text = json.dumps(SEED) + "\n"
+    path.write_text(text, encoding="utf-8")
+    result = _cli("map-jsonl", str(path), "--settings", str(SETTINGS), "--out", str(path))
+    assert result.returncode == 2
+    assert "is the input file" in result.stderr
+    assert path.read_text(encoding="utf-8") == text
+
+
+@pytest.mark.parametrize("workers", ["0", "65", "100000"])
+def test_map_jsonl_bounds_the_worker_count(tmp_path: Path, workers: str) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(SEED) + "\n", encoding="utf-8")
+    result = _cli("map-jsonl", str(path), "--settings", str(SETTINGS), "--workers", workers)
+    assert result.returncode == 2
+    assert "--workers must be from 1 to 64" in result.stderr
