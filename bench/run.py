@@ -271,23 +271,27 @@ class DdtraceBench:
         self._stub_enqueue = stub_enqueue
         self.writer._enqueue = stub_buffer  # never reaches the real buffer or its HTTP flush
 
+    def use_writer(self, *, with_json: bool) -> None:
+        """``event``: the writer's enqueue is the stub; ``event+json``: ddtrace's own enqueue, which
+        serialises the event, then the stubbed buffer."""
+        if with_json:
+            self.writer.__dict__.pop("enqueue", None)  # ddtrace's own enqueue → stub_buffer
+        else:
+            self.writer.enqueue = self._stub_enqueue
+
     def span_func(self, span: dict[str, Any], *, with_json: bool) -> Callable[[], object]:
         """A callable producing ddtrace's event for the LLM span ``span`` (one of our EVP spans)."""
         meta = span["meta"]
         tags = dict(tag.split(":", 1) for tag in span["tags"] if tag.startswith(("user_id:", "session_id:")))
-        llmobs, writer = self.llmobs, self.writer
+        llmobs = self.llmobs
         kwargs: dict[str, Any] = {"metadata": meta["metadata"], "metrics": span["metrics"], "tags": tags}
         if "input" in meta:
             kwargs["input_data"] = meta["input"]["messages"]
         if "output" in meta:
             kwargs["output_data"] = meta["output"]["messages"]
-        stub = self._stub_enqueue
 
         def run() -> object:
-            if with_json:
-                writer.__dict__.pop("enqueue", None)  # ddtrace's own enqueue → stub_buffer
-            else:
-                writer.enqueue = stub
+            self.use_writer(with_json=with_json)
             with llmobs.llm(
                 model_name=meta.get("model_name"),
                 model_provider=meta.get("model_provider"),
@@ -309,13 +313,28 @@ def _single_llm_span(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "request": request}
 
 
-def versus_ddtrace(dd: DdtraceBench, scenario: Scenario, *, rounds: int, target_ns: int) -> dict[str, Any]:
+def _our_single_span(
+    scenario: Scenario,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Callable[[], object]]]:
+    """The scenario's exchange as one LLM span (the EVP span ddtrace is compared with), and our two
+    timed callables: ``event`` (``build_payload``) and ``json`` (+ ``dumps``)."""
     settings = Settings.from_destination(scenario.settings_doc)
     document = _single_llm_span(scenario.exchange_doc)
     envelopes = build_payload(document, settings, "evp")
     if len(envelopes) != 1:
         raise SystemExit(f"{scenario.name}: expected one LLM span, got {len(envelopes)}")
-    span = envelopes[0]["spans"][0]
+
+    def event() -> object:
+        return build_payload(document, settings, "evp")
+
+    def json_() -> object:
+        return dumps(build_payload(document, settings, "evp"))
+
+    return document, envelopes[0]["spans"][0], {"event": event, "json": json_}
+
+
+def versus_ddtrace(dd: DdtraceBench, scenario: Scenario, *, rounds: int, target_ns: int) -> dict[str, Any]:
+    _, span, ours = _our_single_span(scenario)
     before = dd.received
     dd.span_func(span, with_json=False)()
     dd.span_func(span, with_json=True)()
@@ -326,18 +345,12 @@ def versus_ddtrace(dd: DdtraceBench, scenario: Scenario, *, rounds: int, target_
         "meta"
     ].get("output")
 
-    def ours_event() -> object:
-        return build_payload(document, settings, "evp")
-
-    def ours_json() -> object:
-        return dumps(build_payload(document, settings, "evp"))
-
     samples = side_by_side(
         {
             "ddtrace_event": dd.span_func(span, with_json=False),
-            "ours_event": ours_event,
+            "ours_event": ours["event"],
             "ddtrace_json": dd.span_func(span, with_json=True),
-            "ours_json": ours_json,
+            "ours_json": ours["json"],
         },
         rounds=rounds,
         target_ns=target_ns,
@@ -397,21 +410,12 @@ def versus_openai_integration(
     reason = skip_reason(scenario.exchange_doc, scenario.settings_doc)
     if reason is not None:
         return {"skipped": reason}
-    settings = Settings.from_destination(scenario.settings_doc)
-    document = _single_llm_span(scenario.exchange_doc)
-    envelopes = build_payload(document, settings, "evp")
-    if len(envelopes) != 1:
-        raise SystemExit(f"{scenario.name}: expected one LLM span, got {len(envelopes)}")
-    span = envelopes[0]["spans"][0]
+    document, span, ours = _our_single_span(scenario)
     call = oa.chat_call(document["request"], document["response"])
-    writer, stub = dd.writer, dd._stub_enqueue
 
     def with_writer(func: Callable[[], object], *, with_json: bool) -> Callable[[], object]:
         def run() -> object:
-            if with_json:
-                writer.__dict__.pop("enqueue", None)  # ddtrace's own enqueue → stub_buffer
-            else:
-                writer.enqueue = stub
+            dd.use_writer(with_json=with_json)
             return func()
 
         return run
@@ -441,21 +445,15 @@ def versus_openai_integration(
             f"{scenario.name}: the ddtrace stub did not receive one LLM span event per patched call"
         )
 
-    def ours_event() -> object:
-        return build_payload(document, settings, "evp")
-
-    def ours_json() -> object:
-        return dumps(build_payload(document, settings, "evp"))
-
     samples = side_by_side(
         {
             "patched_event": with_writer(call, with_json=False),
             "unpatched": call,
             "wrapper_event": with_writer(alone, with_json=False),
-            "ours_event": ours_event,
+            "ours_event": ours["event"],
             "patched_json": with_writer(call, with_json=True),
             "wrapper_json": with_writer(alone, with_json=True),
-            "ours_json": ours_json,
+            "ours_json": ours["json"],
         },
         rounds=rounds,
         target_ns=target_ns,
