@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
 
-from .canonical import strict_loads
+from .canonical import DuplicateKey, strict_loads
 from .decide import decide
 from .encode import Format, build_payload, dumps
 from .errors import InvalidInput, MappingError
@@ -74,6 +74,8 @@ def map_line(raw: bytes | str, line: int, settings: Settings, format: Format = "
         return LineResult(line, "blank")
     try:
         document = strict_loads(raw)
+    except DuplicateKey as exc:
+        return _failed(line, InvalidInput(exc.path or "$", exc.sentence).to_dict())
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         detail = (str(exc).splitlines() or [type(exc).__name__])[0][:_DETAIL]
         return _failed(line, InvalidInput("$", f"line is not a JSON document ({detail})").to_dict())

@@ -12,9 +12,9 @@ import json
 import math
 from typing import Any
 
-from .errors import InvalidInput
+from .errors import InvalidInput, json_path
 
-__all__ = ["STRICT_DECODER", "canonical_json", "pretty_json", "strict_loads"]
+__all__ = ["STRICT_DECODER", "DuplicateKey", "canonical_json", "pretty_json", "strict_loads"]
 
 _OPTIONS: dict[str, Any] = {
     "sort_keys": True,
@@ -58,15 +58,74 @@ def _finite(text: str) -> float:
     return number
 
 
-# Python's json reads NaN, Infinity and 1e999 (as inf), none of which canonical JSON can write back:
-# every JSON text this library reads goes through this decoder instead. Built once (json.loads with
-# options builds a decoder per call).
-STRICT_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
+class DuplicateKey(ValueError):
+    """An object names the same key twice. Python's ``json`` keeps the last value silently, so a
+    second ``"privacy_mode": false`` would override the first; strict reading refuses it instead."""
+
+    def __init__(self, key: str, path: str | None = None) -> None:
+        self.key = key
+        self.path = path  # of the object that repeats the key; None when it could not be found
+        #: the error message for the object at ``path``
+        self.sentence = (
+            f"repeats the key {json.dumps(key, ensure_ascii=False)[:80]}: JSON readers disagree on "
+            "which value counts, so the document is refused"
+        )
+        where = f" at {path}" if path is not None else ""
+        super().__init__(f"duplicate key {json.dumps(key, ensure_ascii=False)[:80]}{where}")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object read as its list of pairs, to find where a duplicate key is (error path only)."""
+
+
+def _duplicate_path(value: Any, parts: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """The path of the first object (depth first, in text order) that repeats a key."""
+    if isinstance(value, _Pairs):
+        if len({key for key, _ in value}) != len(value):
+            return parts
+        members: list[tuple[str | int, Any]] = list(value)
+    elif isinstance(value, list):
+        members = list(enumerate(value))
+    else:
+        return None
+    for key, member in members:
+        found = _duplicate_path(member, (*parts, key))
+        if found is not None:
+            return found
+    return None
+
+
+# Python's json reads NaN, Infinity and 1e999 (as inf), none of which canonical JSON can write back,
+# and keeps the last of two equal keys: every JSON text this library reads goes through this decoder
+# instead. Built once (json.loads with options builds a decoder per call).
+STRICT_DECODER = json.JSONDecoder(
+    parse_constant=_not_json, parse_float=_finite, object_pairs_hook=_unique_object
+)
+_PAIRS_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite, object_pairs_hook=_Pairs)
 
 
 def strict_loads(text: str | bytes) -> Any:
-    """``json.loads`` that refuses NaN, Infinity and numbers out of a double's range (ValueError).
-    Bytes are decoded as ``json.loads`` decodes them (UTF-8, or UTF-16/32 when detected)."""
+    """``json.loads`` that refuses NaN, Infinity, numbers out of a double's range and duplicate keys
+    (ValueError; :class:`DuplicateKey`, with the JSON path of the object, for the last). Bytes are
+    decoded as ``json.loads`` decodes them (UTF-8, or UTF-16/32 when detected)."""
     if isinstance(text, bytes):
         text = text.decode(json.detect_encoding(text), "surrogatepass")
-    return STRICT_DECODER.decode(text)
+    try:
+        return STRICT_DECODER.decode(text)
+    except DuplicateKey as exc:
+        try:
+            parts = _duplicate_path(_PAIRS_DECODER.decode(text))
+        except RecursionError:  # deeper than the first read got: name the key only
+            parts = None
+        raise DuplicateKey(exc.key, None if parts is None else json_path(parts)) from None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .canonical import strict_loads
+from .canonical import DuplicateKey, strict_loads
 from .encode import FORMATS, build_payload, dumps
 from .errors import InvalidInput, InvalidSettings, MappingError
 from .settings import Settings
@@ -35,6 +35,8 @@ def load_json(source: str, error: Callable[[str, str], MappingError]) -> Any:
         raise error("$", f"cannot read {source!r}: {exc.__class__.__name__}: {exc}") from None
     try:
         return strict_loads(text)
+    except DuplicateKey as exc:
+        raise error(exc.path or "$", exc.sentence) from None
     except (ValueError, RecursionError) as exc:
         raise error("$", f"{source!r} is not valid JSON ({exc})") from None
 

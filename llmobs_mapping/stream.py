@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from json import decoder as _json_decoder
 from typing import Any, NoReturn
 
-from .canonical import STRICT_DECODER
+from .canonical import STRICT_DECODER, DuplicateKey
 from .errors import InvalidInput
 from .jsonread import type_name
 
@@ -155,6 +155,8 @@ def _parse_chunk(payload: str, line: _Line) -> dict[str, Any]:
         try:
             chunk = _DECODER.decode(payload)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            if isinstance(exc, DuplicateKey):
+                line.fail(f"data {exc.sentence}")
             detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             line.fail(f"data is not JSON ({detail})")
     if not isinstance(chunk, dict):
