@@ -10,6 +10,7 @@ from .errors import (
     InvalidSettings,
     MappingError,
     NotTraceable,
+    OutputError,
     SchemaViolation,
 )
 from .exchange import read_exchange
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidSettings",
     "MappingError",
     "NotTraceable",
+    "OutputError",
     "SchemaViolation",
     "Settings",
     "Span",

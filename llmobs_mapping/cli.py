@@ -2,14 +2,17 @@
 
 Exit codes: 0 success; 1 a check failed (validate, diff, conformance, delivery); 2 bad input or
 settings, with nothing on stdout and one JSON line on stderr:
-``{"error": "<ErrorClassName>", "path": "<JSON path>", "message": "<sentence>"}``.
+``{"error": "<ErrorClassName>", "path": "<JSON path>", "message": "<sentence>"}``; also 2, as
+``OutputError``, when the output cannot be written (a full disk).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 from . import __version__
 from .canonical import DuplicateKey, strict_loads
 from .encode import FORMATS, build_payload, dumps
-from .errors import InvalidInput, InvalidSettings, MappingError
+from .errors import InvalidInput, InvalidSettings, MappingError, OutputError
 from .settings import Settings
 
 __all__ = ["fail", "load_json", "main", "read_settings"]
@@ -107,7 +110,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `llmobs-mapping ... | head`: the reader left; not an error of ours
         sys.stderr.close()
         return 1
+    except OSError as exc:
+        # Writing the output failed (a full disk, an I/O error): every read reports its own typed
+        # error where it happens, so what reaches here is a write. Same convention as bad input.
+        _drop_stdout()
+        return fail(OutputError("$", f"cannot write the output: {exc.strerror or exc}"))
     return result
+
+
+def _drop_stdout() -> None:
+    # stdout's unwritten buffer would fail again at exit ("Exception ignored ..."): point it at devnull
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import IO, Any
 from .bulk import LineResult, Summary, map_lines_parallel
 from .cli import fail, read_settings
 from .encode import FORMATS
-from .errors import InvalidInput, MappingError
+from .errors import InvalidInput, MappingError, OutputError
 
 __all__ = ["Progress", "register", "run_map_jsonl"]
 
@@ -149,7 +149,7 @@ def run_map_jsonl(args: argparse.Namespace) -> int:
                 try:
                     out: IO[bytes] = stack.enter_context(open(args.out, "wb"))
                 except OSError as exc:
-                    raise InvalidInput("$", f"cannot write {args.out!r}: {exc.strerror}") from None
+                    raise OutputError("$", f"cannot write {args.out!r}: {exc.strerror}") from None
             else:
                 out = sys.stdout.buffer
         except MappingError as exc:

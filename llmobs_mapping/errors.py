@@ -7,7 +7,8 @@ Tree::
     ├── NotTraceable             no generation id anywhere: OpenRouter traces nothing   .path
     ├── InvalidSettings          the destination settings are unusable                 .path
     ├── SchemaViolation          a document fails one of the project's JSON Schemas     .path, .schema
-    └── DeliveryError            raised by the optional sender only                     .path
+    ├── DeliveryError            raised by the optional sender only                     .path
+    └── OutputError              the command line could not write its output            .path
 
 Paths are JSON paths (``$.request.messages[0].content``) into the document the error is about:
 the exchange for ``InvalidInput``/``NotTraceable``, the destination JSON for ``InvalidSettings``.
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidSettings",
     "MappingError",
     "NotTraceable",
+    "OutputError",
     "SchemaViolation",
     "json_path",
 ]
@@ -91,3 +93,8 @@ class SchemaViolation(MappingError):
 
 class DeliveryError(MappingError):
     """The sender could not be set up or used (raised by :mod:`llmobs_mapping.sender` only)."""
+
+
+class OutputError(MappingError):
+    """The command line could not write its output (a full disk, a file it may not create): raised by
+    the CLI only, at ``$``, with the operating system's reason."""

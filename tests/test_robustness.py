@@ -86,3 +86,60 @@ def test_map_jsonl_bounds_the_worker_count(tmp_path: Path, workers: str) -> None
     result = _cli("map-jsonl", str(path), "--settings", str(SETTINGS), "--workers", workers)
     assert result.returncode == 2
     assert "--workers must be from 1 to 64" in result.stderr
+
+
+def _cli_to_full_disk(*args: str) -> subprocess.CompletedProcess[str]:
+    # /dev/full accepts the open and fails every write with ENOSPC: a full disk, for real
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [sys.executable, "-m", "llmobs_mapping", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["map", "{exchange}", "--settings", "{settings}"],
+        ["map", "{exchange}", "--settings", "{settings}", "--pretty"],
+        ["map-jsonl", "{jsonl}", "--settings", "{settings}"],
+        ["map-jsonl", "{jsonl}", "--settings", "{settings}", "--workers", "2"],
+        ["map-jsonl", "{jsonl}", "--settings", "{settings}", "--out", "/dev/full"],
+        ["view", "{exchange}", "--settings", "{settings}", "--out", "-"],
+        ["validate", "--schema", "exchange", "{settings}"],  # violations go to stdout
+    ],
+    ids=["map", "map-pretty", "map-jsonl", "map-jsonl-workers", "map-jsonl-out", "view-stdout", "validate"],
+)
+def test_a_full_disk_is_an_output_error_not_a_traceback(tmp_path: Path, command: list[str]) -> None:
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text((json.dumps(SEED) + "\n") * 20, encoding="utf-8")
+    places = {
+        "exchange": str(ROOT / "examples" / "seed-exchange.json"),
+        "settings": str(SETTINGS),
+        "jsonl": str(jsonl),
+    }
+    result = _cli_to_full_disk(*(part.format(**places) for part in command))
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Exception ignored" not in result.stderr  # nothing left to fail again at exit
+    assert json.loads(result.stderr.splitlines()[-1]) == {
+        "error": "OutputError",
+        "path": "$",
+        "message": "cannot write the output: No space left on device",
+    }
+
+
+def test_map_jsonl_out_in_a_missing_folder_is_an_output_error(tmp_path: Path) -> None:
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(json.dumps(SEED) + "\n", encoding="utf-8")
+    result = _cli(
+        "map-jsonl", str(jsonl), "--settings", str(SETTINGS), "--out", str(tmp_path / "no" / "out.jsonl")
+    )
+    assert result.returncode == 2
+    error = json.loads(result.stderr)
+    assert (error["error"], error["path"]) == ("OutputError", "$")
+    assert "No such file or directory" in error["message"]
