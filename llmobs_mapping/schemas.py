@@ -9,7 +9,7 @@ a local :class:`referencing.Registry`, so validation never touches the network.
 Violations carry a JSON path into the document (``$.data.attributes.spans[0].meta.kind``). A
 missing or unexpected key is reported at the key's own path. Messages name the rule and the JSON
 type found; they quote short strings only where a pattern or an enum rejected them, so a secret
-(the API key is only checked for type and emptiness) never appears in one.
+(the API key's schema is marked ``writeOnly``, so its value is never quoted) never appears in one.
 
 Speed: jsonschema stays the authority, but a valid document is first accepted by a compiled
 "quick check" (see the section at the end), so validating a payload costs less than mapping it.
@@ -193,6 +193,9 @@ def _violations_of(error: ValidationError) -> list[_Found]:
         ]
         if extra:
             return extra
+    if "propertyNames" in error.relative_schema_path and isinstance(instance, str):
+        # a key breaks the rule for names: reported at the key, like an unexpected key
+        return [((*parts, instance), f"is not an allowed name here ({_message(error)})")]
     return [(parts, _message(error))]
 
 
@@ -242,6 +245,8 @@ def _message(error: ValidationError) -> str:
     if keyword == "const":
         return f"must be {json.dumps(expected)}, not {_show(instance)}"
     if keyword == "pattern":
+        if isinstance(error.schema, dict) and error.schema.get("writeOnly") is True:
+            return f"does not match {expected}"  # a secret (the API key): never quoted
         return f"{_show(instance)} does not match {expected}"
     if keyword in ("minLength", "minItems") and expected == 1:
         return "must not be empty"
@@ -282,7 +287,18 @@ def _message(error: ValidationError) -> str:
 _Check = Callable[[Any], bool]
 # Keywords that assert nothing (format is an annotation too: no FormatChecker is used).
 _ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "$defs", "title", "description", "examples", "default", "format"}
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "$defs",
+        "title",
+        "description",
+        "examples",
+        "default",
+        "format",
+        "writeOnly",
+    }
 )
 _OBJECT_KEYWORDS = frozenset({"properties", "patternProperties", "additionalProperties"})
 _BRANCH_KEYWORDS = frozenset({"if", "then", "else"})
@@ -396,6 +412,8 @@ class _QuickCompiler:
             return self._required(tuple(value))
         if key == "items":
             return self._items(self.compile(value, resolver))
+        if key == "propertyNames":
+            return self._names(self.compile(value, resolver))
         if key == "not":
             inner = self.compile(value, resolver)
             return lambda v: not inner(v)
@@ -502,6 +520,18 @@ class _QuickCompiler:
                 return True
             for item in value:  # noqa: SIM110
                 if not each(item):
+                    return False
+            return True
+
+        return check
+
+    @staticmethod
+    def _names(each: _Check) -> _Check:
+        def check(value: Any) -> bool:
+            if not isinstance(value, dict):
+                return True
+            for key in value:  # noqa: SIM110
+                if not each(key):
                     return False
             return True
 

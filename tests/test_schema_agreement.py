@@ -193,6 +193,11 @@ DESTINATION: Json = {"type": None, "config": {"mlApp": "app", "apiKey": None, "u
 @example(doc=DESTINATION)
 @example(doc={**DESTINATION, "privacy_mode": None, "max_span_bytes": 2048.0, "id": 5, "name": ["x"]})
 @example(doc={**DESTINATION, "api_key_hashes": []})
+@example(doc={"config": {"mlApp": "app", "apiKey": "ddapikey_0123\n"}})
+@example(doc={"config": {"mlApp": "app", "apiKey": "ddapikey é"}})
+@example(doc={"config": {"mlApp": "app", "headers": {"X-Team": "a\r\nX-Injected: 1"}}})
+@example(doc={"config": {"mlApp": "app", "headers": {"X Team": "a"}}})
+@example(doc={"config": {"mlApp": "app", "headers": {"X-Team": "a\tb"}}})
 @example(doc={"config": {"mlApp": "app", "URL": "https://api.datadoghq.eu"}})
 @example(doc={"config": {"mlApp": "app"}, "filter_rules": {"groups": [{"logic": None, "rules": []}]}})
 @example(

@@ -613,6 +613,11 @@ def test_api_key_never_appears_in_a_message() -> None:
         {"mlApp": "a", "apiKey": [secret]},
         {"mlApp": "a", "apiKey": {"value": secret}},
         {"mlApp": "a", "headers": {"DD-API-KEY": [secret]}},
+        # a string the pattern refuses: the message states the rule, never the value
+        {"mlApp": "a", "apiKey": secret + "\n"},
+        {"mlApp": "a", "apiKey": f" {secret}"},
+        {"mlApp": "a", "apiKey": f"{secret}é"},
+        {"mlApp": "a", "headers": {"DD-API-KEY": f"{secret}\r\nX-Injected: 1"}},
     ):
         violations = iter_violations({"type": "datadog", "config": config}, "settings")
         assert violations, config
