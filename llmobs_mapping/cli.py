@@ -21,20 +21,21 @@ from typing import Any
 from . import __version__
 from .canonical import DuplicateKey, strict_loads
 from .encode import FORMATS, build_payload, dumps
-from .errors import InvalidInput, InvalidSettings, MappingError, OutputError
+from .errors import InvalidInput, InvalidSettings, MappingError, OutputError, json_path
 from .settings import Settings
 
-__all__ = ["fail", "load_json", "main", "read_settings"]
+__all__ = ["fail", "load_json", "main", "one_stdin", "read_settings"]
 
 # Subcommands that live in their own modules, each exposing register(subparsers).
 _REGISTRARS = ("cli_validate", "cli_conformance", "cli_send", "cli_view", "cli_bulk")
 
 
 def load_json(source: str, error: Callable[[str, str], MappingError]) -> Any:
-    """Parse a JSON file (``-`` = stdin); unreadable or invalid JSON → ``error`` at ``$``."""
+    """Parse a JSON file (``-`` = stdin); unreadable or invalid JSON → ``error`` at ``$``. The bytes
+    are decoded as ``map-jsonl`` decodes its lines (``strict_loads``): UTF-8, a leading BOM allowed."""
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as exc:
         raise error("$", f"cannot read {source!r}: {exc.__class__.__name__}: {exc}") from None
     try:
         return strict_loads(text)
@@ -46,6 +47,16 @@ def load_json(source: str, error: Callable[[str, str], MappingError]) -> Any:
 
 def read_settings(source: str) -> Settings:
     return Settings.from_destination(load_json(source, InvalidSettings))
+
+
+def one_stdin(*sources: str | None) -> None:
+    """Refuse ``-`` (stdin) for two inputs: the second read would find stdin empty."""
+    if sum(source == "-" for source in sources) > 1:
+        raise InvalidInput("$", "only one input can be read from stdin ('-'); give files for the others")
+
+
+# A case document: the conformance process contract's stdin (conformance.case_document)
+_CASE_KEYS = ("exchange", "settings", "format")
 
 
 def fail(exc: MappingError) -> int:
@@ -67,6 +78,12 @@ def _cmd_map(args: argparse.Namespace) -> int:
             case = load_json(args.case, InvalidInput)
             if not isinstance(case, dict):
                 raise InvalidInput("$", "a case document must be an object {exchange, settings, format}")
+            for key in case:  # like the exchange's envelope: a typo must not be silently dropped
+                if key not in _CASE_KEYS:
+                    raise InvalidInput(
+                        json_path((str(key),)),
+                        f"is not a member of a case document ({', '.join(_CASE_KEYS)})",
+                    )
             fmt = case.get("format", args.format)
             if fmt not in FORMATS:
                 raise InvalidInput("$.format", f"must be 'public' or 'evp', not {fmt!r}")
@@ -75,6 +92,7 @@ def _cmd_map(args: argparse.Namespace) -> int:
         else:
             if args.exchange is None or args.settings is None:
                 raise InvalidInput("$", "give EXCHANGE and --settings SETTINGS, or --case CASE")
+            one_stdin(args.exchange, args.settings)
             settings = read_settings(args.settings)
             payload = build_payload(load_json(args.exchange, InvalidInput), settings, args.format)
         data = dumps(payload, pretty=args.pretty)  # can still refuse a value UTF-8 cannot hold

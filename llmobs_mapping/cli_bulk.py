@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from .bulk import LineResult, Summary, map_lines_parallel
-from .cli import fail, read_settings
+from .cli import fail, one_stdin, read_settings
 from .encode import FORMATS
 from .errors import InvalidInput, MappingError, OutputError
 
@@ -139,6 +139,7 @@ def run_map_jsonl(args: argparse.Namespace) -> int:
         return fail(InvalidInput("$", f"--workers must be from 1 to {MAX_WORKERS}, not {args.workers}"))
     with contextlib.ExitStack() as stack:
         try:
+            one_stdin(args.input, args.settings)
             settings = read_settings(args.settings)
             source = _open_input(args.input)
             if source is not sys.stdin.buffer:

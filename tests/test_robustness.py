@@ -143,3 +143,50 @@ def test_map_jsonl_out_in_a_missing_folder_is_an_output_error(tmp_path: Path) ->
     error = json.loads(result.stderr)
     assert (error["error"], error["path"]) == ("OutputError", "$")
     assert "No such file or directory" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["map", "-", "--settings", "-"], ["map-jsonl", "-", "--settings", "-"]],
+    ids=["map", "map-jsonl"],
+)
+def test_stdin_named_for_two_inputs_is_refused(command: list[str]) -> None:
+    # the settings would have been read from the exchange's text, and the exchange from nothing
+    result = subprocess.run(
+        [sys.executable, "-m", "llmobs_mapping", *command],
+        input=json.dumps(SEED),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert json.loads(result.stderr) == {
+        "error": "InvalidInput",
+        "path": "$",
+        "message": "only one input can be read from stdin ('-'); give files for the others",
+    }
+
+
+def test_a_utf8_bom_is_read_by_map_as_by_map_jsonl(tmp_path: Path) -> None:
+    # RFC 8259 §8.1 lets a reader ignore a BOM; Windows editors write one. map-jsonl always took it.
+    exchange = tmp_path / "exchange.json"
+    exchange.write_bytes(b"\xef\xbb\xbf" + json.dumps(SEED).encode("utf-8"))
+    settings = tmp_path / "settings.json"
+    settings.write_bytes(b"\xef\xbb\xbf" + SETTINGS.read_bytes())
+    with_bom = _cli("map", str(exchange), "--settings", str(settings))
+    plain = _cli("map", str(ROOT / "examples" / "seed-exchange.json"), "--settings", str(SETTINGS))
+    assert (with_bom.returncode, with_bom.stderr) == (0, "")
+    assert with_bom.stdout == plain.stdout
+    jsonl = _cli("map-jsonl", str(exchange), "--settings", str(settings))
+    assert jsonl.stdout == plain.stdout
+
+
+def test_a_case_document_refuses_unknown_keys(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    settings = json.loads(SETTINGS.read_text(encoding="utf-8"))
+    case.write_text(json.dumps({"exchange": SEED, "settings": settings, "fromat": "evp"}), encoding="utf-8")
+    result = _cli("map", "--case", str(case))
+    assert result.returncode == 2
+    error = json.loads(result.stderr)
+    assert (error["error"], error["path"]) == ("InvalidInput", "$.fromat")
