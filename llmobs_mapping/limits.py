@@ -1,8 +1,8 @@
 """Per-span size limit (contract §7): cut the longest contents first, keep everything else.
 
-Over ``settings.max_span_bytes`` (encoded, in the target format), the longest string among message
-contents, tool results, workflow values and tool-call arguments is cut, with a visible
-``…[truncated N bytes]`` marker (N = UTF-8 bytes removed), until the span fits. Structure, ids,
+Over ``settings.max_span_bytes`` (encoded, in the target format), the longest strings among message
+contents, tool results, workflow values and tool-call arguments are cut to a common length, each
+with a visible ``…[truncated N bytes]`` marker (N = UTF-8 bytes removed), until the span fits. Structure, ids,
 tags and metrics are never touched; ``metadata.truncated`` is set to ``true``. If contents alone
 cannot make it fit (huge custom metadata or tool definitions), tool definitions are dropped last.
 """
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .settings import Settings
     from .spans import Span
 
-__all__ = ["fit_span", "truncate_text"]
+__all__ = ["fit_span", "truncate_text", "water_level"]
 
 _MARKER = "…[truncated {} bytes]"
 # ASCII-only JSON is at least as long as the UTF-8 bytes of the real encoding; built once, no cycle checks
@@ -108,8 +108,32 @@ def _copy_io(io: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if io is None else json.loads(json.dumps(io))
 
 
+_FLOOR = 64  # texts of at most this many UTF-8 bytes are never cut
+_MIN_CUT = 256  # each round removes at least this much, so escaping and markers cannot stall it
+
+
+def water_level(lengths: list[int], remove: int) -> int:
+    """The highest level L such that cutting every length above L down to L removes at least
+    ``remove`` (0 when even cutting everything to 0 is not enough): the longest texts are cut first,
+    and as they reach the next longest, both are cut together."""
+    removed = 0  # what cutting the longest texts to the current level removes
+    ordered = sorted(lengths, reverse=True)
+    for above, length in enumerate(ordered, start=1):  # `above` texts are at or above `length`
+        nxt = ordered[above] if above < len(ordered) else 0
+        # lowering the level from `length` to `nxt` removes `above` bytes per step
+        if removed + above * (length - nxt) >= remove:
+            return length - -(-(remove - removed) // above)  # ceil: remove at least `remove`
+        removed += above * (length - nxt)
+    return 0
+
+
 def fit_span(span: Span, settings: Settings, encode: Callable[[Span, Settings], dict[str, Any]]) -> Span:
-    """The span, cut to fit ``settings.max_span_bytes`` when encoded with ``encode``."""
+    """The span, cut to fit ``settings.max_span_bytes`` when encoded with ``encode``.
+
+    Texts are cut to a common level (:func:`water_level`): the longest first, down to the next
+    longest, then together, so no text is cut below one left whole or below another cut one. Each
+    round lowers the level by at least the encoded excess; a cut text is always cut from its
+    original, so its marker counts every byte removed."""
     limit = settings.max_span_bytes
     if _rough_size(span) <= limit:
         return span
@@ -118,18 +142,20 @@ def fit_span(span: Span, settings: Settings, encode: Callable[[Span, Settings], 
         return span
     new_in, new_out = _copy_io(span.input), _copy_io(span.output)
     slots = [*(_slots(new_in) if new_in else []), *(_slots(new_out) if new_out else [])]
+    originals = [get() for get, _ in slots]
+    lengths = [len(text.encode("utf-8")) for text in originals]
+    level = max(lengths, default=0)
     candidate = span._replace(input=new_in, output=new_out, metadata={**span.metadata, "truncated": True})
     while True:
         size = _size(encode(candidate, settings))
         if size <= limit:
             return candidate
-        longest = max(slots, key=lambda s: len(s[0]()), default=None)
-        if longest is None or len(longest[0]().encode("utf-8")) <= 64:
+        if level <= _FLOOR:
             break
-        text = longest[0]()
-        excess = size - limit
-        # cut at least the excess (escaping may make the JSON larger than the raw text), at most all
-        longest[1](truncate_text(text, min(len(text.encode("utf-8")), max(excess, 256))))
+        level = max(_FLOOR, water_level([min(n, level) for n in lengths], max(size - limit, _MIN_CUT)))
+        for (_, cut), text, length in zip(slots, originals, lengths, strict=True):
+            if length > level:
+                cut(truncate_text(text, length - level))
     if candidate.tool_definitions is not None:
         candidate = candidate._replace(tool_definitions=None)
         if _size(encode(candidate, settings)) <= limit:

@@ -849,6 +849,38 @@ def _check_cut_io(shown: Json, original: Json) -> None:
                 assert _is_cut_from(arguments["value"], text)
 
 
+def _texts(io: Json) -> list[str]:
+    """The cuttable texts of one side of a span, in order (limits.py's slots): the value, then per
+    message its content, tool results and tool-call arguments as JSON text."""
+    if io is None:
+        return []
+    texts = [io["value"]] if isinstance(io.get("value"), str) else []
+    for message in io.get("messages", ()):
+        texts.append(message["content"])
+        texts += [result["result"] for result in message.get("tool_results", ())]
+        for call in message.get("tool_calls", ()):
+            arguments = call["arguments"]
+            texts.append(json.dumps(arguments, sort_keys=True, ensure_ascii=False))
+    return texts
+
+
+def _check_common_level(got_meta: Json, was_meta: Json) -> None:
+    """Cut texts end at one common length (give or take a UTF-8 character and a marker digit), and
+    no text left whole is longer than that length: the longest are cut first, then together."""
+    cut, whole = [], []
+    for key in ("input", "output"):
+        for shown, original in zip(_texts(got_meta.get(key)), _texts(was_meta.get(key)), strict=True):
+            if shown == original:
+                whole.append(len(original.encode()))
+            elif _MARKER.search(shown) is not None:
+                cut.append(len(shown.encode()))
+            else:  # cut tool-call arguments: {"value": "<cut text>"} as JSON text
+                cut.append(len(json.loads(shown)["value"].encode()))
+    if cut:
+        assert max(cut) - min(cut) <= 5, cut
+        assert max(whole, default=0) <= min(cut) + 4, (whole, cut)
+
+
 def _exhausted_size(span: Json) -> int:
     """An upper bound of the span's size once every cuttable text is at most 64 bytes (each such
     text counted as 64 control characters, the worst JSON escaping) and tool definitions are gone:
@@ -884,7 +916,8 @@ def _exhausted_size(span: Json) -> int:
 def test_spans_fit_the_size_limit(doc: Json, destination: Json, fmt: str, limit: int) -> None:
     """Size (contract §7): every encoded span is within ``max_span_bytes`` after truncation whenever
     its uncuttable part fits; truncation only cuts texts (each a prefix plus an exact
-    ``…[truncated N bytes]`` marker) and sets ``metadata.truncated``; it never touches metrics, ids,
+    ``…[truncated N bytes]`` marker), the longest first down to one common length, and sets
+    ``metadata.truncated``; it never touches metrics, ids,
     tags, names, timing, status or any other metadata; a span that fits is left as it is."""
     full = _spans(_payload(doc, destination, fmt, max_span_bytes=BIG_LIMIT))
     cut = _spans(_payload(doc, destination, fmt, max_span_bytes=limit))
@@ -901,6 +934,7 @@ def test_spans_fit_the_size_limit(doc: Json, destination: Json, fmt: str, limit:
         assert {k: v for k, v in got.items() if k != "meta"} == {k: v for k, v in was.items() if k != "meta"}
         got_meta, was_meta = got["meta"], was["meta"]
         assert got_meta["metadata"] == {**was_meta["metadata"], "truncated": True}
+        _check_common_level(got_meta, was_meta)
         for key in set(got_meta) | set(was_meta):
             if key in ("input", "output"):
                 _check_cut_io(got_meta.get(key), was_meta.get(key))
