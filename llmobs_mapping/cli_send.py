@@ -14,7 +14,10 @@
 
 Output: the outcome as one JSON line on stdout and a human summary on stderr. Exit codes: 0 all
 delivered (or the key is valid), 1 something not delivered (each batch listed) or the check failed,
-2 bad input or settings (one JSON error line on stderr, nothing on stdout).
+2 bad input or settings (one JSON error line on stderr, nothing on stdout). stdout is flushed before
+returning, so an output that cannot be written (a full disk) fails here, not at exit, and
+:func:`~.cli.main` reports it as ``OutputError`` (exit 2); after a real send that line also says
+how many spans were delivered, since the report itself is lost.
 """
 
 from __future__ import annotations
@@ -153,9 +156,22 @@ def _cmd_send(args: argparse.Namespace) -> int:
         "failed": [_result_line(r) for r in report.failed],
         "skipped": skipped,
     }
-    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    try:
+        _print(out)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # main() reports it; the spans went out regardless: say what became of them
+        outcome = f"{report.spans_delivered} span(s) delivered, {report.spans_failed} not delivered"
+        raise OSError(exc.errno, f"{exc.strerror or exc}; {outcome}") from None
     sys.stderr.write(report.summary() + "\n" + _skipped_line(skipped))
     return 0 if report.ok else 1
+
+
+def _print(out: dict[str, Any]) -> None:
+    """The outcome line on stdout, flushed now: a write error raises here (main() turns it into
+    ``OutputError``) rather than at interpreter exit, where it would be a traceback and exit 120."""
+    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 def _cmd_test_connection(args: argparse.Namespace) -> int:
@@ -164,7 +180,6 @@ def _cmd_test_connection(args: argparse.Namespace) -> int:
         result = sender.test_connection(settings)
     except MappingError as exc:
         return fail(exc)
-    out = {"ok": result.ok, "status": result.status, "reason": result.reason, "message": result.message}
-    sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    _print({"ok": result.ok, "status": result.status, "reason": result.reason, "message": result.message})
     sys.stderr.write(result.message + "\n")
     return 0 if result.ok else 1

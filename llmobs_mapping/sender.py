@@ -20,21 +20,33 @@ two halves that are sent (and retried) on their own; a single span still refused
 :meth:`Sender.send` returns a :class:`DeliveryReport` that lists every batch delivered and every
 batch not delivered with its bytes and the reason: nothing is dropped silently.
 
+A broken server never raises out of the sender. The status line decides, whatever follows it: an
+answer whose body cannot be decoded (a corrupt or unknown ``Content-Encoding``) or breaks off is
+treated as its status code (a 2xx is delivered, a 503 retried, a 400 final) and the reason says so.
+Redirects are never followed (the key would travel with the body). Only the first 64 KiB of an
+answer are read (and kept, decompressed), within ``timeout`` seconds, and 300 characters quoted.
+A ``Retry-After`` that is neither delta-seconds nor an HTTP date is ignored.
+
 The API key travels only in the ``DD-API-KEY`` header. It is never logged, and it is scrubbed from
 every reason, message and exception text this module produces.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import email.utils
 import gzip as gzip_module
 import json
 import logging
+import math
 import random
 import re
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -66,7 +78,10 @@ DEFAULT_AGENT_URL = "http://localhost:8126"  # ddtrace's default trace agent URL
 RETRY_STATUSES = frozenset({408, 425, 429})  # plus every 5xx (contract §8)
 USER_AGENT = f"llmobs-mapping/{__version__}"
 _API_KEY_SHAPE = re.compile(r"^[0-9a-f]{32}$")  # Datadog API keys: 32 hex digits
-_REASON_BODY_CHARS = 300
+_REASON_BODY_CHARS = 300  # of a server's body quoted in a reason
+_BODY_BYTES = 65536  # of an answer's body read (and, decompressed, kept): the rest is never read
+_HEADER_CHARS = 200  # of a reason phrase, Location or Content-Encoding quoted in a reason
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # Retry-After: 120 (a decimal is tolerated)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +100,159 @@ def _httpx() -> Any:
 def _scrub(text: str, secret: str | None) -> str:
     """``text`` with the API key replaced, for reasons and messages that quote servers or errors."""
     return text.replace(secret, "<api key>") if secret else text
+
+
+def _clip(text: str, secret: str | None, limit: int, cut: bool = False) -> str:
+    """``text`` from a server or an error, fit for a reason: whitespace runs made one space, the key
+    scrubbed (before cutting, so no piece of it survives the cut), at most ``limit`` characters and
+    ``…`` when anything was left out. ``cut`` says the text is already a prefix of something longer:
+    a piece of the key at its very end is dropped too."""
+    text = _scrub(" ".join(text.split()), secret)
+    if cut and secret:
+        text = text.rstrip()
+        for size in range(min(len(secret) - 1, len(text)), 0, -1):
+            if text.endswith(secret[:size]):
+                text = text[:-size]
+                break
+    if len(text) > limit:
+        text, cut = text[:limit], True
+    return text + "…" if cut else text
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What :func:`_exchange` got: the status line and headers, and at most ``_BODY_BYTES`` of the
+    decoded body. ``cut`` says there was more. ``problem`` says why the body is unusable ("" if it
+    is not: "the body could not be decoded", "the body broke off"), ``cause`` names what did it
+    (the ``Content-Encoding``, the error's class) and ``detail`` is the error's text, if any."""
+
+    status: int
+    phrase: str
+    headers: httpx.Headers
+    body: bytes
+    cut: bool
+    charset: str | None
+    problem: str = ""
+    cause: str = ""
+    detail: str = ""
+
+    def trouble(self, *, detailed: bool) -> str:
+        """``problem (cause[: detail])``, or "" when the body is fine."""
+        if not self.problem:
+            return ""
+        more = f": {self.detail}" if detailed and self.detail else ""
+        return f"{self.problem} ({self.cause}{more})"
+
+
+def _decode(raw: bytes, content_encoding: str) -> bytes | None:
+    """``raw`` with its content codings undone (at most ``_BODY_BYTES`` out of each), or None when a
+    coding is unknown or the data is corrupt. A truncated stream decodes to its prefix."""
+    data = raw
+    for coding in reversed([c.strip().lower() for c in content_encoding.split(",") if c.strip()]):
+        if coding == "identity":
+            continue
+        if coding in ("gzip", "x-gzip"):
+            windows = [zlib.MAX_WBITS | 16]
+        elif coding == "deflate":  # zlib-wrapped as the RFC says, or raw deflate as some servers send
+            windows = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+        else:
+            return None
+        for window in windows:
+            try:
+                data = zlib.decompressobj(window).decompress(data, _BODY_BYTES)
+                break
+            except zlib.error:
+                continue
+        else:
+            return None
+    return data
+
+
+def _exchange(
+    http: httpx.Client,
+    httpx_module: Any,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    content: bytes | None,
+    read: Callable[[int], bool],
+    budget: float,
+    secret: str | None,
+) -> _Answer:
+    """One request, never following a redirect; the body is read (when ``read(status)``) up to
+    ``_BODY_BYTES`` and for at most ``budget`` seconds, then the connection is let go. Raises only
+    httpx's errors from before the status line arrived."""
+    request = http.build_request(method, url, headers=headers, content=content)
+    response = http.send(request, stream=True, follow_redirects=False)
+    raw = b""
+    cut = False
+    problem = cause = detail = ""
+    try:
+        if read(response.status_code):
+            chunks: list[bytes] = []
+            size = 0
+            deadline = time.monotonic() + budget
+            try:
+                for chunk in response.iter_raw():
+                    room = _BODY_BYTES - size
+                    chunks.append(chunk[:room])
+                    size += min(len(chunk), room)
+                    if len(chunk) > room or time.monotonic() > deadline:
+                        cut = True
+                        break
+            except (httpx_module.HTTPError, httpx_module.StreamError) as exc:
+                problem, cause = "the body broke off", type(exc).__name__
+                detail = _clip(str(exc), secret, _HEADER_CHARS)
+            raw = b"".join(chunks)
+    finally:
+        with contextlib.suppress(httpx_module.HTTPError, httpx_module.StreamError, OSError):
+            response.close()
+    body = b""
+    if not problem and raw:
+        coding = response.headers.get("Content-Encoding", "")
+        decoded = _decode(raw, coding)
+        if decoded is None:
+            problem = "the body could not be decoded"
+            cause = f"Content-Encoding: {_clip(coding, secret, 60)}"
+        else:
+            body = decoded
+            cut = cut or len(decoded) >= _BODY_BYTES
+    return _Answer(
+        status=response.status_code,
+        phrase=_clip(response.reason_phrase, secret, _HEADER_CHARS),
+        headers=response.headers,
+        body=body,
+        cut=cut,
+        charset=response.charset_encoding,
+        problem=problem,
+        cause=cause,
+        detail=detail,
+    )
+
+
+def _text(answer: _Answer, secret: str | None) -> str:
+    """The body as text for a reason (its charset, else UTF-8; undecodable bytes replaced)."""
+    charset = answer.charset or "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    text = answer.body.decode(charset, errors="replace")
+    return _clip(text, secret, _REASON_BODY_CHARS, cut=answer.cut)
+
+
+def _failure_reason(answer: _Answer, secret: str | None) -> str:
+    """``HTTP <status> <phrase>: <what went wrong>`` for an answer that is not a 2xx."""
+    head = f"HTTP {answer.status} {answer.phrase}".rstrip()
+    if answer.problem:
+        detail = answer.trouble(detailed=True)
+    elif 300 <= answer.status < 400 and answer.headers.get("Location"):
+        location = _clip(answer.headers["Location"], secret, _HEADER_CHARS)
+        detail = f"redirected to {location}, not followed"
+    else:
+        detail = _text(answer, secret)
+    return f"{head}: {detail}" if detail else head
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,19 +313,23 @@ class DeliveryReport:
 
 
 def _retry_after(value: str | None, now: float) -> float | None:
-    """Seconds asked by a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
+    """Seconds asked by a ``Retry-After`` header (delta-seconds or HTTP date), or None when it is
+    neither (negative, NaN, ``inf``, exponents, junk): then the plain backoff applies. Very large
+    delta-seconds come back as they are (up to ``inf``); :meth:`Sender._wait` caps them. A date in
+    the past means now; a date without a zone is taken as UTC."""
     if value is None:
         return None
     text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
+    if _DELTA_SECONDS.fullmatch(text):
+        return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - now
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    return max(0.0, when.timestamp() - now)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _check_agent_url(agent_url: str) -> str:
@@ -218,6 +390,7 @@ class Sender:
         self.retry_after_cap = retry_after_cap
         self._sleep = sleep
         self._rng = rng if rng is not None else random.Random()
+        self._timeout = timeout
         self._owns_client = client is None
         self._client: httpx.Client = client if client is not None else httpx_module.Client(timeout=timeout)
         self._httpx = httpx_module
@@ -308,26 +481,38 @@ class Sender:
         while attempt < self.max_attempts:
             attempt += 1
             retry_after: float | None = None
+            httpx_module = self._httpx
             try:
-                response = self._client.post(self.url, content=wire, headers=self._headers)
-            except self._httpx.UnsupportedProtocol as exc:
-                status, reason = None, _scrub(f"cannot connect: {exc}", key)
+                answer = _exchange(
+                    self._client,
+                    httpx_module,
+                    "POST",
+                    self.url,
+                    headers=self._headers,
+                    content=wire,
+                    read=lambda _status: True,  # a 2xx body too, so the connection can be reused
+                    budget=self._timeout,
+                    secret=key,
+                )
+            except httpx_module.UnsupportedProtocol as exc:
+                status, reason = None, _clip(f"cannot connect: {exc}", key, _REASON_BODY_CHARS)
                 break
-            except self._httpx.TransportError as exc:  # refused, reset, dropped, timed out
-                status, reason = None, _scrub(f"connection error ({type(exc).__name__}): {exc}", key)
+            except httpx_module.TransportError as exc:  # refused, reset, dropped, timed out, not HTTP
+                status = None
+                reason = _clip(f"connection error ({type(exc).__name__}): {exc}", key, _REASON_BODY_CHARS)
+            except (httpx_module.HTTPError, httpx_module.InvalidURL, httpx_module.StreamError) as exc:
+                status = None
+                reason = _clip(f"request failed ({type(exc).__name__}): {exc}", key, _REASON_BODY_CHARS)
+                break  # not the network: trying again would fail the same way
             else:
-                status = response.status_code
-                if 200 <= status < 300:
+                status = answer.status
+                if 200 <= status < 300:  # the status line decides, even if the body then breaks
                     log.debug("batch %s%s delivered: HTTP %s", index, split, status)
                     delivered.append(
                         BatchResult(index, split, len(body), spans, status, attempt, "delivered", body)
                     )
                     return
-                # scrub before cutting, so no piece of the key survives the cut
-                text = _scrub(" ".join(response.text.split()), key)[:_REASON_BODY_CHARS]
-                reason = _scrub(f"HTTP {status} {response.reason_phrase}", key) + (
-                    f": {text}" if text else ""
-                )
+                reason = _failure_reason(answer, key)
                 if status == 413:
                     halves = split_batch(body)
                     if halves is None:
@@ -337,9 +522,9 @@ class Sender:
                     self._send_one(index, split + "0", halves[0], delivered, failed)
                     self._send_one(index, split + "1", halves[1], delivered, failed)
                     return
-                if status not in RETRY_STATUSES and status < 500:
-                    break  # other 4xx (and 1xx/3xx): never retried (contract §8)
-                retry_after = _retry_after(response.headers.get("Retry-After"), time.time())
+                if status not in RETRY_STATUSES and not 500 <= status < 600:
+                    break  # other 4xx (and 1xx/3xx, and codes past 599): never retried (contract §8)
+                retry_after = _retry_after(answer.headers.get("Retry-After"), time.time())
             if attempt < self.max_attempts:
                 wait = self._wait(attempt, retry_after)
                 log.debug(
@@ -393,11 +578,19 @@ def test_connection(
     http: httpx.Client = client if client is not None else httpx_module.Client(timeout=timeout)
     url = settings.url + VALIDATE_PATH
     try:
-        response = http.get(
-            url, headers={"DD-API-KEY": key, "Accept": "application/json", "User-Agent": USER_AGENT}
+        answer = _exchange(
+            http,
+            httpx_module,
+            "GET",
+            url,
+            headers={"DD-API-KEY": key, "Accept": "application/json", "User-Agent": USER_AGENT},
+            content=None,
+            read=lambda status: status == 200,  # only a 200's body says anything
+            budget=timeout,
+            secret=key,
         )
-    except httpx_module.TransportError as exc:
-        detail = _scrub(str(exc) or type(exc).__name__, key)
+    except (httpx_module.HTTPError, httpx_module.InvalidURL, httpx_module.StreamError) as exc:
+        detail = _clip(str(exc) or type(exc).__name__, key, _REASON_BODY_CHARS)
         return ConnectionResult(
             False,
             None,
@@ -407,12 +600,23 @@ def test_connection(
     finally:
         if own:
             http.close()
-    status = response.status_code
+    status = answer.status
     if status == 200:
-        try:
-            valid = json.loads(response.content).get("valid") is True
-        except (ValueError, AttributeError):
-            valid = False
+        if answer.problem:
+            return ConnectionResult(
+                False,
+                200,
+                "unexpected",
+                f"{settings.url} answered HTTP 200 to the key check but "
+                f"{answer.trouble(detailed=False)}; try again later.",
+            )
+        valid = False
+        if not answer.cut:
+            try:
+                doc = json.loads(answer.body)
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, nested past the stack
+                doc = None
+            valid = isinstance(doc, dict) and doc.get("valid") is True
         if valid:
             return ConnectionResult(True, 200, "valid", f"The API key is valid for {where}.")
         return ConnectionResult(

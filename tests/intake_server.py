@@ -10,7 +10,11 @@ Every POST body is checked before anything else: the ``DD-API-KEY`` (403 when wr
 route's shape (400 with the problems listed, which are also recorded), and the request limits
 (413 over ``max_bytes`` or ``max_spans``). Then the next scripted :class:`Reply` for that route, if
 any, is used; otherwise the route's success answer. ``Reply(drop=True)`` closes the connection
-without answering. Every request is recorded in :attr:`IntakeServer.requests`.
+without answering. A reply can also break the answer the ways a server or a proxy can: a wrong
+reason phrase (``phrase``), a body cut off after ``cut`` bytes, ``flood`` bytes of filler written
+until the client hangs up (every ``pace`` seconds, to trickle), or ``raw`` bytes instead of HTTP.
+Every request is recorded in :attr:`IntakeServer.requests`; the bytes each flood managed to write
+in :attr:`IntakeServer.flooded`.
 """
 
 from __future__ import annotations
@@ -42,12 +46,23 @@ _SPAN_KEYS_PUBLIC = {
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer: a status with headers and body, or ``drop`` (no answer at all)."""
+    """One scripted answer: a status with headers and body, or ``drop`` (no answer at all).
+
+    Broken answers: ``phrase`` replaces the reason phrase; ``cut`` sends only that many bytes of
+    ``body`` (``Content-Length`` announces all of it) and closes the connection; ``flood`` sends a
+    body of that many filler bytes instead of ``body``, until the client hangs up, pausing ``pace``
+    seconds between small chunks when set; ``raw`` is written as the whole answer, then the
+    connection is closed."""
 
     status: int = 202
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    phrase: str | None = None
+    cut: int | None = None
+    flood: int = 0
+    pace: float = 0.0
+    raw: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +156,7 @@ class IntakeServer:
         self.max_bytes = max_bytes
         self.max_spans = max_spans
         self.requests: list[Received] = []
+        self.flooded: list[int] = []
         self._scripts: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
@@ -171,6 +187,20 @@ class IntakeServer:
         with self._lock:
             self.requests.append(received)
 
+    def record_flood(self, written: int) -> None:
+        with self._lock:
+            self.flooded.append(written)
+
+    def wait_floods(self, count: int, timeout: float = 5.0) -> list[int]:
+        """:attr:`flooded` once ``count`` floods have ended (the writer notices the hang-up late)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.flooded) >= count:
+                    return list(self.flooded)
+            time.sleep(0.01)
+        raise AssertionError(f"only {len(self.flooded)} of {count} flood(s) ended")
+
     def __enter__(self) -> IntakeServer:
         self._thread.start()
         return self
@@ -188,11 +218,17 @@ def _make_handler(server: IntakeServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet test output
             return
 
-        def _answer(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
+        def _answer(
+            self,
+            status: int,
+            body: bytes = b"",
+            headers: dict[str, str] | None = None,
+            phrase: str | None = None,
+        ) -> None:
+            self.send_response(status, phrase)
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
-            if body:
+            if body and not any(key.lower() == "content-type" for key in headers or {}):
                 self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -212,13 +248,46 @@ def _make_handler(server: IntakeServer) -> type[BaseHTTPRequestHandler]:
                 )
             )
 
+        def _flood(self, reply: Reply) -> None:
+            self.send_response(reply.status, reply.phrase)
+            for key, value in reply.headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(reply.flood))
+            self.end_headers()
+            chunk = b"x" * (16 if reply.pace else 65536)
+            written = 0
+            try:
+                while written < reply.flood:
+                    piece = chunk[: reply.flood - written]
+                    self.wfile.write(piece)
+                    written += len(piece)
+                    if reply.pace:
+                        time.sleep(reply.pace)
+            except OSError:  # the client hung up, as it should
+                pass
+            server.record_flood(written)
+            self.close_connection = True
+
         def _reply(self, body: bytes, spans: int, reply: Reply) -> None:
-            if reply.drop:
+            if reply.drop or reply.raw is not None:
                 self._record(body, spans, None, [])
+                if reply.raw is not None:
+                    self.wfile.write(reply.raw)
                 self.close_connection = True
                 return
             self._record(body, spans, reply.status, [])
-            self._answer(reply.status, reply.body, reply.headers)
+            if reply.flood:
+                self._flood(reply)
+            elif reply.cut is not None:
+                self.send_response(reply.status, reply.phrase)
+                for key, value in reply.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body[: reply.cut])
+                self.close_connection = True
+            else:
+                self._answer(reply.status, reply.body, reply.headers, reply.phrase)
 
         def do_GET(self) -> None:
             if self.path != VALIDATE_PATH:

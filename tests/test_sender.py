@@ -6,16 +6,25 @@ recorded instead of slept, through the sender's injectable ``sleep``.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import gzip
 import json
+import math
+import os
 import random
 import socket
+import struct
+import subprocess
+import sys
+import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from intake_server import (
     EVP_PATH,
@@ -159,6 +168,16 @@ def test_other_client_errors_are_not_retried(intake: IntakeServer, status: int) 
     assert [(r.status, r.attempts) for r in report.failed] == [(status, 1)]
     assert waits == []
     assert len(intake.requests) == 1
+
+
+@pytest.mark.parametrize("status", [600, 999])
+def test_codes_past_599_are_not_retried(intake: IntakeServer, status: int) -> None:
+    intake.script(PUBLIC_PATH, Reply(status, b"what?"))
+    waits: list[float] = []
+    with _sender(intake, waits) as http:
+        report = http.send(batch([public_payload(1)], "public"))
+    assert [(r.status, r.attempts, r.reason) for r in report.failed] == [(status, 1, f"HTTP {status}: what?")]
+    assert waits == []
 
 
 def test_gives_up_after_max_attempts_on_5xx(intake: IntakeServer) -> None:
@@ -568,3 +587,383 @@ def test_cli_test_connection(
     assert main(["test-connection", "--settings", bad]) == 1
     out, _ = capsys.readouterr()
     assert json.loads(out)["reason"] == "wrong_site_or_key"
+
+
+# ---- A server that breaks the client: every failure is data in the report, never an exception ------------
+
+CORRUPT_GZIP = b"\x1f\x8b\x08\x00 this is not gzip"
+GZIP = {"Content-Encoding": "gzip"}
+
+
+@pytest.mark.parametrize(
+    ("status", "phrase", "attempts", "waits"),
+    [
+        (400, "Bad Request", 1, []),  # final, as any 400
+        (503, "Service Unavailable", 3, [2.0, 2.0]),  # retried, as any 503, honouring Retry-After
+        (429, "Too Many Requests", 3, [2.0, 2.0]),
+    ],
+)
+def test_an_undecodable_error_body_fails_like_its_status(
+    intake: IntakeServer, status: int, phrase: str, attempts: int, waits: list[float]
+) -> None:
+    reply = Reply(status, CORRUPT_GZIP, headers={**GZIP, "Retry-After": "2"})
+    intake.script(PUBLIC_PATH, reply, reply, reply)
+    recorded: list[float] = []
+    with _sender(intake, recorded, max_attempts=3) as http:
+        report = http.send(batch([public_payload(1)], "public"))
+    assert [(r.status, r.attempts, r.reason) for r in report.failed] == [
+        (status, attempts, f"HTTP {status} {phrase}: the body could not be decoded (Content-Encoding: gzip)")
+    ]
+    assert recorded == waits
+    assert len(intake.requests) == attempts
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "detail"),
+    [
+        (
+            {"Content-Encoding": "deflate"},
+            b"not deflate",
+            "the body could not be decoded (Content-Encoding: deflate)",
+        ),
+        ({"Content-Encoding": "br"}, b"\x0b\x02\x80", "the body could not be decoded (Content-Encoding: br)"),
+        (
+            {"Content-Encoding": "gzip, zip"},
+            b"x",
+            "the body could not be decoded (Content-Encoding: gzip, zip)",
+        ),
+        (GZIP, gzip.compress(b'{"errors": ["bad span"]}'), '{"errors": ["bad span"]}'),  # decoded
+        ({"Content-Encoding": "identity"}, b"plain", "plain"),
+        ({"Content-Type": "text/plain; charset=latin-1"}, "caf\u00e9".encode("latin-1"), "caf\u00e9"),
+        ({}, b"caf\xc3\xa9 \xff!", "caf\u00e9 \ufffd!"),  # invalid UTF-8 is replaced, not raised
+    ],
+)
+def test_error_bodies_are_decoded_or_said_undecodable(
+    intake: IntakeServer, headers: dict[str, str], body: bytes, detail: str
+) -> None:
+    intake.script(PUBLIC_PATH, Reply(400, body, headers=headers))
+    with _sender(intake, []) as http:
+        report = http.send(batch([public_payload(1)], "public"))
+    assert [(r.status, r.attempts, r.reason) for r in report.failed] == [
+        (400, 1, f"HTTP 400 Bad Request: {detail}")
+    ]
+
+
+def test_an_undecodable_body_still_splits_on_413_and_delivers_on_2xx(intake: IntakeServer) -> None:
+    intake.script(PUBLIC_PATH, Reply(413, CORRUPT_GZIP, headers=GZIP), Reply(202, CORRUPT_GZIP, headers=GZIP))
+    body = batch([public_payload(1, 4)], "public")[0]
+    with _sender(intake, []) as http:
+        report = http.send([body])
+    assert report.ok
+    assert [(r.split, r.status, r.attempts) for r in report.delivered] == [("0", 202, 1), ("1", 202, 1)]
+
+
+@pytest.mark.parametrize(("status", "attempts"), [(400, 1), (503, 2)])
+def test_a_body_cut_off_fails_like_its_status(intake: IntakeServer, status: int, attempts: int) -> None:
+    reply = Reply(status, b'{"errors": ["' + b"x" * 100 + b'"]}', cut=10)
+    intake.script(PUBLIC_PATH, reply, reply)
+    waits: list[float] = []
+    with _sender(intake, waits, max_attempts=2) as http:
+        report = http.send(batch([public_payload(1)], "public"))
+    [failed] = report.failed
+    assert (failed.status, failed.attempts) == (status, attempts)
+    assert failed.reason.startswith(f"HTTP {status} ")
+    assert ": the body broke off (RemoteProtocolError: " in failed.reason
+    assert len(waits) == attempts - 1
+
+
+def test_a_2xx_whose_body_breaks_off_is_delivered(intake: IntakeServer) -> None:
+    intake.script(PUBLIC_PATH, Reply(202, b'{"status": "accepted"}', cut=3))
+    bodies = batch([public_payload(1), public_payload(2, session="s")], "public")
+    with _sender(intake, []) as http:
+        report = http.send(bodies)
+    assert [(r.index, r.status, r.attempts) for r in report.delivered] == [(0, 202, 1), (1, 202, 1)]
+    assert len(intake.requests) == 2
+
+
+def test_a_huge_error_body_is_not_read_to_the_end(intake: IntakeServer) -> None:
+    intake.script(PUBLIC_PATH, Reply(500, flood=96 << 20))
+    with _sender(intake, [], max_attempts=1) as http:
+        report = http.send(batch([public_payload(1)], "public"))
+    [failed] = report.failed
+    assert failed.reason == "HTTP 500 Internal Server Error: " + "x" * 300 + "…"
+    [written] = intake.wait_floods(1)
+    assert written < 32 << 20  # what the socket buffers held when the client hung up
+
+
+def test_a_compressed_error_body_is_not_inflated_whole(intake: IntakeServer) -> None:
+    bomb = gzip.compress(b"x" * (32 << 20), compresslevel=9)  # 32 KiB that inflate to 32 MiB
+    intake.script(PUBLIC_PATH, Reply(400, bomb, headers=GZIP))
+    tracemalloc.start()
+    try:
+        with _sender(intake, []) as http:
+            report = http.send(batch([public_payload(1)], "public"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [(r.status, r.reason) for r in report.failed] == [
+        (400, "HTTP 400 Bad Request: " + "x" * 300 + "…")
+    ]
+    assert peak < 4 << 20
+
+
+def test_a_trickled_error_body_is_read_for_at_most_the_timeout(intake: IntakeServer) -> None:
+    intake.script(PUBLIC_PATH, Reply(503, flood=1 << 30, pace=0.02))
+    started = time.monotonic()
+    with Sender(_settings(intake.url), timeout=0.5, max_attempts=1) as http:
+        report = http.send(batch([public_payload(1)], "public"))
+    assert time.monotonic() - started < 3
+    [failed] = report.failed
+    assert failed.reason.startswith("HTTP 503 Service Unavailable: xxxxxxxxxxxxxxxx")
+    assert failed.reason.endswith("…")
+
+
+_NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7", 7.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("2.5", 2.5),
+        ("9" * 5000, math.inf),  # honoured up to retry_after_cap
+        ("-5", None),  # not delta-seconds: plain backoff
+        ("NaN", None),
+        ("nan", None),
+        ("inf", None),
+        ("1e400", None),
+        ("1_0", None),
+        ("+5", None),
+        ("\u0663", None),  # a non-ASCII digit
+        ("", None),
+        ("soon", None),
+        ("5, 7", None),
+        (email.utils.formatdate(_NOW + 30, usegmt=True), 30.0),
+        (email.utils.formatdate(_NOW - 3600, usegmt=True), 0.0),  # a date in the past: now
+        ("Tue, 14 Nov 2023 22:13:50 -0000", 30.0),  # no zone: taken as UTC, not local time
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 253402300799.0 - _NOW),
+        ("Fri, 31 Dec 99999 23:59:59 GMT", None),
+        ("Fri, 31 Dec 9999 23:59:59 +2400", None),
+        ("Mon, 32 Foo 2024 99:99:99 GMT", None),
+    ],
+)
+def test_retry_after_values(value: str, expected: float | None) -> None:
+    assert sender_module._retry_after(value, _NOW) == expected
+
+
+def test_bogus_retry_after_falls_back_to_backoff(intake: IntakeServer) -> None:
+    intake.script(
+        PUBLIC_PATH,
+        Reply(503, headers={"Retry-After": "-5"}),
+        Reply(503, headers={"Retry-After": "NaN"}),
+        Reply(503, headers={"Retry-After": "1e400"}),
+    )
+    waits: list[float] = []
+    with _sender(intake, waits) as http:
+        report = http.send(batch([public_payload(1)], "public"))
+    assert [(r.status, r.attempts) for r in report.delivered] == [(202, 4)]
+    assert 0.1 <= waits[0] <= 0.2
+    assert 0.2 <= waits[1] <= 0.4
+    assert 0.4 <= waits[2] <= 0.8
+
+
+def test_redirects_are_not_followed_even_by_a_client_that_follows(intake: IntakeServer) -> None:
+    with IntakeServer(API_KEY) as elsewhere, httpx.Client(follow_redirects=True, timeout=5.0) as client:
+        target = elsewhere.url + PUBLIC_PATH
+        intake.script(
+            PUBLIC_PATH,
+            Reply(307, headers={"Location": target}),
+            Reply(308, headers={"Location": target}),
+            Reply(302),  # no Location at all
+        )
+        waits: list[float] = []
+        bodies = batch([public_payload(i, session=f"s{i}") for i in range(3)], "public")
+        with _sender(intake, waits, client=client) as http:
+            report = http.send(bodies)
+        assert elsewhere.requests == []  # the key went nowhere else
+        assert not client.is_closed  # a shared client stays open
+    assert [(r.status, r.attempts, r.reason) for r in report.failed] == [
+        (307, 1, f"HTTP 307 Temporary Redirect: redirected to {target}, not followed"),
+        (308, 1, f"HTTP 308 Permanent Redirect: redirected to {target}, not followed"),
+        (302, 1, "HTTP 302 Found"),
+    ]
+    assert waits == []
+
+
+@contextlib.contextmanager
+def _hostile_server() -> Iterator[str]:
+    """A loopback port that accepts each connection and resets it at once, before reading a byte."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # the listener was closed: the test is over
+                return
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_servers_that_do_not_speak_http_are_connection_errors(intake: IntakeServer) -> None:
+    intake.script(PUBLIC_PATH, Reply(raw=b"hello\r\n\r\n"), Reply(raw=b"HTTP/1.1 20"), Reply(drop=True))
+    waits: list[float] = []
+    with _sender(intake, waits, max_attempts=3) as http:
+        garbage = http.send(batch([public_payload(1)], "public"))
+    with _hostile_server() as url, Sender(_settings(url), sleep=waits.append, max_attempts=2) as http:
+        reset = http.send(batch([public_payload(1)], "public"))
+    for report, attempts in ((garbage, 3), (reset, 2)):
+        [failed] = report.failed
+        assert (failed.status, failed.attempts) == (None, attempts)
+        assert failed.reason.startswith("connection error (")
+    assert len(waits) == 2 + 1
+
+
+def test_api_key_never_leaks_from_broken_answers(intake: IntakeServer) -> None:
+    cap = sender_module._BODY_BYTES
+    intake.script(
+        PUBLIC_PATH,
+        Reply(400, b"x", headers={"Content-Encoding": API_KEY}),
+        Reply(400, b"x", phrase=f"Bad {API_KEY} Request"),
+        Reply(308, headers={"Location": f"http://127.0.0.1:9/?key={API_KEY}"}),
+        Reply(400, b" " * (cap - 6) + API_KEY.encode()),  # the cap cuts the key: no piece of it shown
+        Reply(400, b"x" * (cap - 6) + API_KEY.encode()),
+    )
+    bodies = batch([public_payload(i, session=f"s{i}") for i in range(5)], "public")
+    with _sender(intake, []) as http:
+        report = http.send(bodies)
+    assert [r.reason for r in report.failed] == [
+        "HTTP 400 Bad Request: the body could not be decoded (Content-Encoding: <api key>)",
+        "HTTP 400 Bad <api key> Request: x",
+        "HTTP 308 Permanent Redirect: redirected to http://127.0.0.1:9/?key=<api key>, not followed",
+        "HTTP 400 Bad Request: …",
+        "HTTP 400 Bad Request: " + "x" * 300 + "…",
+    ]
+    intake.script(VALIDATE_PATH, Reply(200, b"x", headers={"Content-Encoding": API_KEY}))
+    result = sender_module.test_connection(_settings(intake.url))
+    text = _all_text(report, result)
+    assert API_KEY not in text
+    assert API_KEY[:6] not in text
+    assert "<api key>" in result.message
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (Reply(200, b"[1, 2]"), (200, "not_datadog", "answered but not like Datadog's API")),
+        (Reply(200, b'"valid"'), (200, "not_datadog", "answered but not like Datadog's API")),
+        (Reply(200, b"\xff\xfe{\xfa"), (200, "not_datadog", "answered but not like Datadog's API")),
+        (Reply(200, b"[" * 50_000), (200, "not_datadog", "answered but not like Datadog's API")),
+        (Reply(200, flood=96 << 20), (200, "not_datadog", "answered but not like Datadog's API")),
+        (
+            Reply(200, CORRUPT_GZIP, headers=GZIP),
+            (
+                200,
+                "unexpected",
+                "HTTP 200 to the key check but the body could not be decoded (Content-Encoding: gzip)",
+            ),
+        ),
+        (
+            Reply(200, gzip.compress(b'{"valid": true}'), headers=GZIP),
+            (200, "valid", "The API key is valid"),
+        ),
+        (
+            Reply(200, b'{"valid": true}', cut=4),
+            (
+                200,
+                "unexpected",
+                "answered HTTP 200 to the key check but the body broke off (RemoteProtocolError)",
+            ),
+        ),
+        (Reply(403, CORRUPT_GZIP, headers=GZIP), (403, "wrong_site_or_key", "the key is wrong")),
+        (Reply(503, CORRUPT_GZIP, headers=GZIP), (503, "unexpected", "answered HTTP 503")),
+        (Reply(503, b"busy", cut=1), (503, "unexpected", "answered HTTP 503")),
+        (Reply(raw=b"hello\r\n\r\n"), (None, "unreachable", "Could not reach")),
+    ],
+)
+def test_connection_survives_broken_answers(
+    intake: IntakeServer, reply: Reply, expected: tuple[int | None, str, str]
+) -> None:
+    intake.script(VALIDATE_PATH, reply)
+    result = sender_module.test_connection(_settings(intake.url))
+    status, reason, phrase = expected
+    assert (result.ok, result.status, result.reason) == (reason == "valid", status, reason)
+    assert phrase in result.message
+    assert result.message.endswith(".")
+    assert result.message.count(". ") == 0  # one sentence
+    if reply.flood:
+        [written] = intake.wait_floods(1)
+        assert written < 32 << 20
+
+
+def test_connection_does_not_follow_redirects(intake: IntakeServer) -> None:
+    with IntakeServer(API_KEY) as elsewhere, httpx.Client(follow_redirects=True, timeout=5.0) as client:
+        intake.script(VALIDATE_PATH, Reply(302, headers={"Location": elsewhere.url + VALIDATE_PATH}))
+        result = sender_module.test_connection(_settings(intake.url), client=client)
+        assert elsewhere.requests == []
+    assert (result.ok, result.status, result.reason) == (False, 302, "not_datadog")
+
+
+def test_connection_reset_at_once_is_unreachable() -> None:
+    with _hostile_server() as url:
+        result = sender_module.test_connection(_settings(url))
+    assert (result.ok, result.status, result.reason) == (False, None, "unreachable")
+
+
+# ---- CLI output that cannot be written (stdout on a full disk) -------------------------------------------
+
+
+def _run_cli(args: list[str], stdout: Any) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as usual
+    return subprocess.run(
+        [sys.executable, "-m", "llmobs_mapping", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    ("command", "outcome"),
+    [
+        ("dry-run", ""),
+        ("send", "; 2 span(s) delivered, 0 not delivered"),  # the report is lost, not what happened
+        ("test-connection", ""),
+    ],
+)
+def test_cli_stdout_on_a_full_disk_exit_2(
+    intake: IntakeServer, tmp_path: Path, command: str, outcome: str
+) -> None:
+    settings = _write(tmp_path, "s.json", _destination(intake.url))
+    exchange = _write(tmp_path, "e.json", _example_exchange())
+    args = {
+        "dry-run": ["send", exchange, "--settings", settings, "--dry-run"],
+        "send": ["send", exchange, "--settings", settings],
+        "test-connection": ["test-connection", "--settings", settings],
+    }[command]
+    with open("/dev/full", "w") as full:  # accepts the open, fails every write with ENOSPC
+        done = _run_cli(args, full)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()  # one JSON line: no traceback, nothing failing again at exit
+    assert json.loads(line) == {
+        "error": "OutputError",
+        "path": "$",
+        "message": "cannot write the output: No space left on device" + outcome,
+    }
+    assert len(intake.requests) == (1 if command != "dry-run" else 0)
