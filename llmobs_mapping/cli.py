@@ -24,7 +24,7 @@ from .encode import FORMATS, build_payload, dumps
 from .errors import InvalidInput, InvalidSettings, MappingError, OutputError, json_path
 from .settings import Settings
 
-__all__ = ["fail", "load_json", "main", "one_stdin", "read_settings"]
+__all__ = ["fail", "load_json", "main", "one_stdin", "read_settings", "run"]
 
 # Subcommands that live in their own modules, each exposing register(subparsers).
 _REGISTRARS = ("cli_validate", "cli_conformance", "cli_send", "cli_view", "cli_bulk")
@@ -122,7 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed subcommand (``args.func``) the CLI way; return its exit code."""
     try:
         result: int = args.func(args)
     except BrokenPipeError:  # `llmobs-mapping ... | head`: the reader left; not an error of ours

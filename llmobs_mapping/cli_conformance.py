@@ -2,27 +2,32 @@
 
 ``llmobs-mapping conformance --impl "node mapper.js"`` prints one ``FAIL <case id>: ...`` block per
 failing case and ends with the line ``N passed, N failed``. Exit codes: 0 all passed, 1 some case
-failed, 2 no case matched (or the fixture tree is broken). ``llmobs-mapping diff A.json B.json``
-prints the differences by JSON path: exit 0 equal, 1 different, 2 unreadable.
+failed, 2 no case matched (or the fixture tree is broken, ``--timeout`` is not a finite number > 0,
+``--jobs`` is not from 1 to 64). ``llmobs-mapping diff A.json B.json`` prints the differences by JSON
+path: exit 0 equal, 1 different, 2 unreadable. Exit 2 comes with the CLI's JSON error line on stderr,
+also when stdout cannot be written (``OutputError``, e.g. a full disk).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from .canonical import strict_loads
+from .cli import fail, load_json, one_stdin, run
+from .cli_bulk import MAX_WORKERS
 from .conformance import CASE_FORMATS, Outcome, SuiteError, run_suite
+from .errors import InvalidInput, MappingError
 from .jsondiff import diff, format_difference, format_differences
 
 __all__ = ["format_outcome", "main", "register"]
 
 _EXCERPT_LINES = 10
 _EXCERPT_WIDTH = 200
+_EXCERPT_SCAN = 16384  # characters of output first looked at for the excerpt (it may hold 64 MiB)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,10 +50,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     conformance.add_argument("--run", metavar="GLOB", help="only case ids matching GLOB, e.g. 'core/*'")
     conformance.add_argument("--format", choices=CASE_FORMATS, help="only cases of this wire format")
     conformance.add_argument(
-        "--timeout", type=float, default=30.0, metavar="SECONDS", help="per-case time limit (default 30)"
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="per-case time limit, a number > 0 (default 30; the pipes get 0.5 s more)",
     )
     conformance.add_argument(
-        "--jobs", "-j", type=int, default=1, metavar="N", help="run N cases at once (default 1)"
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"run N cases at once, 1 to {MAX_WORKERS} (default 1)",
     )
     conformance.set_defaults(func=run_conformance)
 
@@ -67,10 +81,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_conformance(args: argparse.Namespace) -> int:
     """The ``conformance`` subcommand."""
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        message = f"--timeout must be a finite number of seconds greater than 0, not {args.timeout:g}"
+        return fail(InvalidInput("$", message))
+    if not 1 <= args.jobs <= MAX_WORKERS:
+        # each job is a process at once: 100000 would start as many
+        return fail(InvalidInput("$", f"--jobs must be from 1 to {MAX_WORKERS}, not {args.jobs}"))
 
     def report(outcome: Outcome) -> None:
         if not outcome.passed:
-            print(format_outcome(outcome), flush=True)
+            print(format_outcome(outcome), flush=True)  # a failed write ends the run (cli.run)
 
     try:
         result = run_suite(
@@ -85,7 +105,7 @@ def run_conformance(args: argparse.Namespace) -> int:
     except SuiteError as exc:
         _error_line(type(exc).__name__, str(exc))
         return 2
-    print(f"{result.passed} passed, {result.failed} failed")
+    print(f"{result.passed} passed, {result.failed} failed", flush=True)
     return 1 if result.failed else 0
 
 
@@ -99,7 +119,7 @@ def format_outcome(outcome: Outcome) -> str:
     else:
         headline = outcome.reason
     lines = [f"FAIL {outcome.case.id}: {headline}"]
-    if outcome.status == "invalid-output" and outcome.exit_code == 0:
+    if outcome.status == "invalid-output" and outcome.exit_code in (0, None):  # None: output cut
         lines += _excerpt("stdout", outcome.stdout)
     if outcome.exit_code != 0:
         lines += _excerpt("stderr", outcome.stderr)
@@ -107,10 +127,26 @@ def format_outcome(outcome: Outcome) -> str:
 
 
 def _excerpt(name: str, text: str) -> list[str]:
-    tail = [line for line in text.splitlines() if line.strip()][-_EXCERPT_LINES:]
+    tail = _last_lines(text, _EXCERPT_LINES)
     if not tail:
         return [f"  {name}: (empty)"]
     return [f"  {name}:"] + [f"  | {_shorten(line)}" for line in tail]
+
+
+def _last_lines(text: str, count: int) -> list[str]:
+    # The last ``count`` non-blank lines, read from the end: splitting 64 MiB of "y\n" whole would
+    # make 32 million strings. A window that does not start the text may start mid-line: its first
+    # line is left out, and the window doubles until it holds enough lines (or is the whole text).
+    size = _EXCERPT_SCAN
+    while True:
+        window = text[-size:]
+        lines = window.splitlines()
+        if len(window) < len(text):
+            lines = lines[1:]
+        kept = [line for line in lines if line.strip()][-count:]
+        if len(kept) == count or len(window) == len(text):
+            return kept
+        size *= 2
 
 
 def _shorten(line: str) -> str:
@@ -120,30 +156,16 @@ def _shorten(line: str) -> str:
 def run_diff(args: argparse.Namespace) -> int:
     """The ``diff`` subcommand."""
     try:
-        expected = _load(args.expected)
-        actual = _load(args.actual)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _error_line("InvalidInput", str(exc))
-        return 2
+        one_stdin(args.expected, args.actual)
+        expected = load_json(args.expected, InvalidInput)
+        actual = load_json(args.actual, InvalidInput)
+    except MappingError as exc:
+        return fail(exc)
     differences = diff(expected, actual)
     if differences:
-        print(format_differences(differences, args.width))
+        print(format_differences(differences, args.width), flush=True)
         return 1
     return 0
-
-
-def _load(name: str) -> Any:
-    if name == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(name).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise OSError(f"cannot read {name}: {exc.strerror or exc}") from None
-    try:
-        return strict_loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ValueError(f"{name} is not JSON: {exc}") from None
 
 
 def _error_line(error: str, message: str, stream: TextIO | None = None) -> None:
@@ -158,8 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     subparsers = parser.add_subparsers(dest="command", required=True)
     register(subparsers)
     args = parser.parse_args(argv)
-    exit_code: int = args.func(args)
-    return exit_code
+    return run(args)
 
 
 if __name__ == "__main__":

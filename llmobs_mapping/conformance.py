@@ -17,12 +17,10 @@ This module is not part of the pure mapping core: it reads files, the environmen
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
+import math
 import os
-import signal
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,12 +28,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
+from .bounded_process import run_bounded
 from .canonical import strict_loads
 from .jsondiff import Difference, diff
 
 __all__ = [
     "CASE_FORMATS",
     "ENV_FIXTURES",
+    "MAX_STDERR_BYTES",
+    "MAX_STDOUT_BYTES",
     "Case",
     "CaseFormat",
     "ExpectedError",
@@ -276,10 +277,17 @@ def _error_document(error: BaseException | Mapping[str, Any]) -> dict[str, Any]:
 
 # -- running an implementation as a process ---------------------------------------------------
 
+MAX_STDOUT_BYTES: Final = 64 * 1024 * 1024
+"""The most stdout a case may write. An answer is one exchange's payload: a few spans of at most
+``max_span_bytes`` (5 MB at most, docs/spec.md §9) each; the fixtures' largest is under 4 KB."""
+MAX_STDERR_BYTES: Final = 1024 * 1024
+"""The most stderr a case may write: an error line, warnings, a stack trace."""
+
 OutcomeStatus = Literal["passed", "mismatch", "crashed", "timeout", "invalid-output"]
 """``passed``; ``mismatch``: a well-formed answer that differs (see ``differences``); ``crashed``: an
-exit code other than 0 and 2; ``timeout``; ``invalid-output``: exit 0 without JSON on stdout, or exit 2
-without an error line on stderr."""
+exit code other than 0 and 2; ``timeout``; ``invalid-output``: exit 0 without JSON on stdout, exit 2
+without an error line on stderr, or more output than :data:`MAX_STDOUT_BYTES` /
+:data:`MAX_STDERR_BYTES` (the command is then stopped: ``exit_code`` None)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,45 +331,71 @@ class SuiteResult:
         return tuple(o for o in self.outcomes if not o.passed)
 
 
-def run_command(case: Case, command: str, timeout: float = 30) -> Outcome:
+def run_command(
+    case: Case,
+    command: str,
+    timeout: float = 30,
+    *,
+    stdout_limit: int = MAX_STDOUT_BYTES,
+    stderr_limit: int = MAX_STDERR_BYTES,
+) -> Outcome:
     """Run ``command`` on one case and judge its answer.
 
     ``command`` is a shell command line, run with ``shell=True`` (``/bin/sh -c`` on POSIX) in the
     current directory and environment, so ``node mapper.js`` or ``cd impl && ./map`` both work. Its
     stdin receives :func:`case_document` as UTF-8 JSON. Exit 0 with the payload JSON on stdout is an
-    answer; so is exit 2 with a JSON line ``{"error", "path", "message"}`` on stderr. Anything else,
-    or running longer than ``timeout`` seconds, fails the case.
+    answer; so is exit 2 with a JSON line ``{"error", "path", "message"}`` on stderr. Anything else
+    fails the case, and so does running longer than ``timeout`` seconds (a finite number > 0) or
+    writing more than ``stdout_limit`` / ``stderr_limit`` bytes: the command's process group is then
+    killed. The run takes at most ``timeout`` plus a 0.5 s grace, whatever the command does: pipes a
+    detached grandchild keeps open are closed 0.5 s after the command exited or was killed.
     """
+    _check_timeout(timeout)
+    _check_limit("stdout_limit", stdout_limit)
+    _check_limit("stderr_limit", stderr_limit)
     stdin = json.dumps(case_document(case), ensure_ascii=False, sort_keys=True).encode("utf-8")
-    process = subprocess.Popen(
-        command,
-        shell=True,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=os.name == "posix",  # a process group, so a timeout kills the whole tree
-    )
-    try:
-        raw_out, raw_err = process.communicate(stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill(process)
-        raw_out, raw_err = process.communicate()
+    run = run_bounded(command, stdin, timeout, {"stdout": stdout_limit, "stderr": stderr_limit})
+    if run.stopped == "timeout":
         return Outcome(
             case,
             "timeout",
             reason=f"timed out after {timeout:g}s",
-            stdout=_text(raw_out),
-            stderr=_text(raw_err),
+            stdout=_text(run.stdout),
+            stderr=_text(run.stderr),
         )
-    return judge(case, process.returncode, raw_out, raw_err)
+    if run.overflow is not None:
+        limit = stdout_limit if run.overflow == "stdout" else stderr_limit
+        return Outcome(
+            case,
+            "invalid-output",
+            reason=f"more than {_size(limit)} on {run.overflow}; the command was stopped",
+            exit_code=run.exit_code,
+            stdout=_text(run.stdout),
+            stderr=_text(run.stderr),
+        )
+    assert run.exit_code is not None  # neither stopped nor cut: the command exited
+    return judge(case, run.exit_code, run.stdout, run.stderr)
 
 
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    if os.name == "posix":
-        with contextlib.suppress(ProcessLookupError):  # already gone
-            os.killpg(process.pid, signal.SIGKILL)  # the group we created for this process only
-    else:
-        process.kill()
+def _check_timeout(timeout: object) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a finite number of seconds greater than 0, not {timeout!r}")
+
+
+def _check_limit(name: str, limit: object) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"{name} must be a whole number of bytes, not {type(limit).__name__}")
+    if limit < 1:
+        raise ValueError(f"{name} must be at least 1 byte, not {limit}")
+
+
+def _size(limit: int) -> str:
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
 
 
 def _text(raw: bytes) -> str:
@@ -417,13 +451,20 @@ def run_suite(
     timeout: float = 30,
     jobs: int = 1,
     on_outcome: Callable[[Outcome], None] | None = None,
+    stdout_limit: int = MAX_STDOUT_BYTES,
+    stderr_limit: int = MAX_STDERR_BYTES,
 ) -> SuiteResult:
     """Run ``command`` (see :func:`run_command`) on every case, optionally filtered.
 
     ``pattern`` globs case ids; ``format`` keeps only cases of that wire format. ``jobs`` > 1 runs that
-    many cases at once; outcomes (and ``on_outcome`` calls, for progress reports) still come in case
-    id order. Raises :class:`SuiteNotFound` when no case matches.
+    many cases at once (``jobs`` ≥ 1; each is a process); outcomes (and ``on_outcome`` calls, for
+    progress reports) still come in case id order; an exception from ``on_outcome`` ends the run (cases
+    not started are not run). Raises :class:`SuiteNotFound` when no case matches, ValueError or
+    TypeError for a ``timeout`` that is not a finite number > 0 or ``jobs`` below 1.
     """
+    _check_timeout(timeout)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a whole number from 1, not {jobs!r}")
     cases = iter_cases(root, pattern)
     if format is not None:
         cases = [c for c in cases if c.format == format]
@@ -431,10 +472,10 @@ def run_suite(
             raise SuiteNotFound(f"no case of format {format!r} matched")
 
     def run(case: Case) -> Outcome:
-        return run_command(case, command, timeout)
+        return run_command(case, command, timeout, stdout_limit=stdout_limit, stderr_limit=stderr_limit)
 
     outcomes = []
-    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         for outcome in pool.map(run, cases):
             if on_outcome is not None:
                 on_outcome(outcome)

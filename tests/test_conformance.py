@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import os
 import re
 import shlex
+import shutil
+import signal
+import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llmobs_mapping.bounded_process import run_bounded
+from llmobs_mapping.cli_bulk import MAX_WORKERS
 from llmobs_mapping.cli_conformance import format_outcome, main
 from llmobs_mapping.conformance import (
     ENV_FIXTURES,
+    MAX_STDERR_BYTES,
+    MAX_STDOUT_BYTES,
     Case,
     ExpectedError,
     MalformedCase,
+    Outcome,
     SuiteNotFound,
     case_document,
     compare,
@@ -64,6 +77,22 @@ import json, pathlib, subprocess, sys, time
 
 root, mode = pathlib.Path(sys.argv[1]), sys.argv[2]
 doc = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+if mode.startswith("daemon-"):  # double fork: a grandchild in its own session keeps stdout and stderr
+    import os
+    pidfile = root.parent / "grandchild.pid"
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            (root.parent / "grandchild.tmp").write_text(str(os.getpid()))
+            os.rename(root.parent / "grandchild.tmp", pidfile)
+            time.sleep(1000)
+        os._exit(0)
+    os.wait()
+    while not pidfile.exists():
+        time.sleep(0.01)
+    print("started", file=sys.stderr, flush=True)
+    if mode == "daemon-sleep":
+        time.sleep(60)
 if mode == "crash":
     raise RuntimeError("boom")
 if mode == "sleep":
@@ -479,6 +508,221 @@ def test_cli_timeout_option(capsys: pytest.CaptureFixture[str], fixtures: Path, 
     )
 
 
+def _bounded(call: Any, seconds: float) -> Any:
+    """``call()`` in a daemon thread; fail (instead of hanging the test run) if it takes over ``seconds``."""
+    box: list[Any] = []
+    thread = threading.Thread(target=lambda: box.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds}s"
+    return box[0]
+
+
+@pytest.fixture
+def grandchild(tmp_path: Path) -> Iterator[Path]:
+    """Where a detached grandchild writes its pid; it is killed after the test."""
+    pidfile = tmp_path / "grandchild.pid"
+    yield pidfile
+    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+
+# A grandchild that leaves the process group (its own session) and keeps stdout and stderr open:
+# killing the group cannot reach it. One shell spelling, one Python double fork (impl mode daemon-*).
+SETSID_SHELL = "setsid sh -c 'echo $$ > {pidfile}; exec sleep 1000' & echo started >&2; sleep 60"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sessions and process groups are POSIX")
+@pytest.mark.parametrize("spelling", ["python-double-fork", "shell-setsid"])
+def test_timeout_holds_against_a_detached_grandchild(
+    fixtures: Path, impl: Any, grandchild: Path, spelling: str
+) -> None:
+    """A grandchild in its own session keeps the pipes open: the run still ends at timeout + grace,
+    as a timeout with the output read so far."""
+    if spelling == "shell-setsid":
+        if shutil.which("setsid") is None:
+            pytest.skip("no setsid(1) here")
+        command = SETSID_SHELL.format(pidfile=shlex.quote(str(grandchild)))
+    else:
+        command = impl("daemon-sleep")
+    case = iter_cases(fixtures, "core/basic-text")[0]
+    started = time.monotonic()
+    outcome = _bounded(lambda: run_command(case, command, timeout=1), 15)
+    elapsed = time.monotonic() - started
+    assert grandchild.exists()  # the escape really happened
+    assert elapsed < 4, elapsed  # 1 s, the 0.5 s grace and process start-up on a loaded machine
+    assert (outcome.status, outcome.reason, outcome.exit_code, outcome.stdout, outcome.stderr) == (
+        "timeout",
+        "timed out after 1s",
+        None,
+        "",
+        "started\n",
+    )
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sessions and process groups are POSIX")
+def test_exit_0_while_a_detached_grandchild_holds_stdout(fixtures: Path, impl: Any, grandchild: Path) -> None:
+    """The command answers and exits while a detached grandchild keeps stdout open: the answer is
+    judged a short grace after the exit, not at the timeout."""
+    case = iter_cases(fixtures, "core/basic-text")[0]
+    started = time.monotonic()
+    outcome = _bounded(lambda: run_command(case, impl("daemon-answer"), timeout=20), 10)
+    elapsed = time.monotonic() - started
+    assert grandchild.exists()
+    assert elapsed < 4, elapsed
+    assert (outcome.status, outcome.exit_code, outcome.stderr) == ("passed", 0, "started\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "stream"), [("yes", "stdout"), ("yes 1>&2", "stderr")], ids=["stdout", "stderr"]
+)
+def test_endless_output_is_cut_at_the_limit(fixtures: Path, command: str, stream: str) -> None:
+    """A command that prints forever is stopped as soon as a stream passes its limit."""
+    case = iter_cases(fixtures, "core/basic-text")[0]
+    started = time.monotonic()
+    outcome = _bounded(
+        lambda: run_command(case, command, timeout=20, stdout_limit=100_000, stderr_limit=50_000), 15
+    )
+    assert time.monotonic() - started < 5
+    kept = outcome.stdout if stream == "stdout" else outcome.stderr
+    limit = 100_000 if stream == "stdout" else 50_000
+    assert (outcome.status, outcome.reason, outcome.exit_code, len(kept)) == (
+        "invalid-output",
+        f"more than {limit} bytes on {stream}; the command was stopped",
+        None,
+        limit,
+    )
+    assert set(kept) == {"y", "\n"}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sessions and process groups are POSIX")
+def test_thread_reader_used_on_windows_keeps_the_same_bounds(grandchild: Path) -> None:
+    """The reader Windows uses (one thread per pipe, selectors cannot wait on its pipes), run here: the
+    same answers, the same limits, the same bound against a detached grandchild."""
+    limits = {"stdout": 1000, "stderr": 1000}
+    echo = run_bounded("cat; echo oops >&2; exit 3", b'{"a": 1}', 5, limits, threads=True)
+    assert (echo.stdout, echo.stderr, echo.exit_code, echo.stopped, echo.overflow) == (
+        b'{"a": 1}',
+        b"oops\n",
+        3,
+        None,
+        None,
+    )
+    flood = _bounded(lambda: run_bounded("yes", b"", 20, limits, threads=True), 10)
+    assert (flood.stdout, flood.exit_code, flood.stopped, flood.overflow) == (
+        b"y\n" * 500,
+        None,
+        None,
+        "stdout",
+    )
+    command = SETSID_SHELL.format(pidfile=shlex.quote(str(grandchild)))
+    if shutil.which("setsid") is None:
+        pytest.skip("no setsid(1) here")
+    started = time.monotonic()
+    held = _bounded(lambda: run_bounded(command, b"", 1, limits, threads=True), 10)
+    assert time.monotonic() - started < 4
+    assert (held.stderr, held.exit_code, held.stopped) == (b"started\n", None, "timeout")
+
+
+def test_cli_stderr_over_the_default_limit(capsys: pytest.CaptureFixture[str], fixtures: Path) -> None:
+    """The CLI reports the cut with the module's limit (1 MiB of stderr) and the end of stderr."""
+    flood = f"{shlex.quote(sys.executable)} -c \"import sys; sys.stderr.write('x' * 3_000_000)\"; sleep 60"
+    started = time.monotonic()
+    exit_code, out, err = run_cli(
+        capsys, "conformance", "--impl", flood, "--fixtures", str(fixtures), "--run", "core/basic-text"
+    )
+    assert time.monotonic() - started < 10
+    assert MAX_STDERR_BYTES == 1024 * 1024
+    assert (exit_code, err) == (1, "")
+    assert out == (
+        "FAIL core/basic-text: more than 1 MiB on stderr; the command was stopped\n"
+        "  stdout: (empty)\n"
+        "  stderr:\n"
+        f"  | {'x' * 199}…\n"
+        "0 passed, 1 failed\n"
+    )
+
+
+def test_default_output_limits() -> None:
+    """Far above any real answer: a case maps one exchange to a few spans of at most 5 MB each."""
+    assert (MAX_STDOUT_BYTES, MAX_STDERR_BYTES) == (64 * 1024 * 1024, 1024 * 1024)
+
+
+@pytest.mark.parametrize("timeout", [math.nan, math.inf, -math.inf, 0, -1, 0.0])
+def test_timeout_must_be_finite_and_positive(fixtures: Path, timeout: float) -> None:
+    """run_command and run_suite refuse a time limit that is not a finite number of seconds > 0."""
+    case = iter_cases(fixtures, "core/basic-text")[0]
+    with pytest.raises(ValueError, match="timeout must be a finite number of seconds greater than 0"):
+        run_command(case, "cat", timeout=timeout)
+    with pytest.raises(ValueError, match="timeout must be a finite number of seconds greater than 0"):
+        run_suite("cat", fixtures, timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", ["1", True, None])
+def test_timeout_must_be_a_number(fixtures: Path, timeout: Any) -> None:
+    """A string, a bool or None is not a number of seconds."""
+    case = iter_cases(fixtures, "core/basic-text")[0]
+    with pytest.raises(TypeError, match="timeout must be a number of seconds"):
+        run_command(case, "cat", timeout=timeout)
+
+
+@pytest.mark.parametrize("jobs", [0, -1])
+def test_jobs_must_be_at_least_one(fixtures: Path, jobs: int) -> None:
+    """run_suite refuses fewer than one job instead of silently running one."""
+    with pytest.raises(ValueError, match="jobs must be a whole number from 1"):
+        run_suite("cat", fixtures, jobs=jobs)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--timeout", "nan", "--timeout must be a finite number of seconds greater than 0, not nan"),
+        ("--timeout", "inf", "--timeout must be a finite number of seconds greater than 0, not inf"),
+        ("--timeout", "0", "--timeout must be a finite number of seconds greater than 0, not 0"),
+        ("--timeout", "-2.5", "--timeout must be a finite number of seconds greater than 0, not -2.5"),
+        ("--jobs", "0", f"--jobs must be from 1 to {MAX_WORKERS}, not 0"),
+        ("--jobs", "-3", f"--jobs must be from 1 to {MAX_WORKERS}, not -3"),
+        ("--jobs", "100000", f"--jobs must be from 1 to {MAX_WORKERS}, not 100000"),
+    ],
+)
+def test_cli_refuses_bad_timeout_and_jobs(
+    capsys: pytest.CaptureFixture[str], fixtures: Path, option: str, value: str, message: str
+) -> None:
+    """Bad bounds: nothing runs, nothing on stdout, the CLI's JSON error line, exit 2."""
+    exit_code, out, err = run_cli(
+        capsys, "conformance", "--impl", "cat", "--fixtures", str(fixtures), option, value
+    )
+    assert (exit_code, out) == (2, "")
+    assert json.loads(err) == {"error": "InvalidInput", "path": "$", "message": message}
+
+
+def test_a_failing_progress_callback_stops_the_run(fixtures: Path, tmp_path: Path) -> None:
+    """An exception from on_outcome propagates at once: the cases not yet started never run."""
+    log = tmp_path / "runs.log"
+    command = f"echo run >> {shlex.quote(str(log))}; sleep 0.3; cat"
+
+    def explode(outcome: Outcome) -> None:
+        raise RuntimeError(outcome.case.id)
+
+    with pytest.raises(RuntimeError, match="core/basic-text"):
+        run_suite(command, fixtures, on_outcome=explode)
+    assert len(log.read_text().splitlines()) < 3
+
+
+def test_excerpt_shows_the_last_lines_of_a_long_output(fixtures: Path) -> None:
+    """The excerpt is the last ten non-blank lines however long the output (read from its end)."""
+    case = iter_cases(fixtures, "core/basic-text")[0]
+    lines = [f"{n}:" + "z" * 5000 for n in range(20)]
+    text = "\n".join(lines) + "\n\n   \n" + "\n" * 100_000
+    outcome = Outcome(case, "crashed", reason="crashed with exit code 3", exit_code=3, stderr=text)
+    expected = [f"  | {line[:199]}…" for line in lines[-10:]]
+    assert format_outcome(outcome).splitlines() == [
+        "FAIL core/basic-text: crashed with exit code 3",
+        "  stderr:",
+        *expected,
+    ]
+
+
 def test_format_filter(fixtures: Path, impl: Any) -> None:
     """``format`` keeps only the cases of that wire format."""
     assert [o.case.id for o in run_suite(impl("correct"), fixtures, format="evp").outcomes] == [
@@ -542,6 +786,33 @@ def test_cli_diff(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         exit_code, out, err = run_cli(capsys, "diff", str(expected), str(unreadable))
         assert (exit_code, out, json.loads(err)["error"]) == (2, "", "InvalidInput")
         assert str(unreadable) in json.loads(err)["message"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("subcommand", ["diff", "conformance"])
+def test_cli_full_disk_on_stdout(tmp_path: Path, fixtures: Path, subcommand: str) -> None:
+    """Stdout on a full device (ENOSPC): exit 2 and one JSON error line, never a traceback."""
+    if subcommand == "diff":
+        write_json(tmp_path / "a.json", {"a": 1})
+        write_json(tmp_path / "b.json", {"a": 2})
+        argv = ["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")]
+    else:
+        argv = ["conformance", "--impl", "cat", "--fixtures", str(fixtures)]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "llmobs_mapping", *argv],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            cwd=REPO,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stderr) == {
+        "error": "OutputError",
+        "path": "$",
+        "message": "cannot write the output: No space left on device",
+    }
 
 
 # -- the real suite against the library's own implementation -------------------------------------
