@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,3 +63,21 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def run_cli_to_full_disk(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """``python -m llmobs_mapping ARGS`` with stdout on ``/dev/full``, which accepts the open and
+    fails every write with ENOSPC: a full disk, for real. stdout is block-buffered as usual
+    (``PYTHONUNBUFFERED`` removed), so a failure at the final flush is exercised too."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        return subprocess.run(
+            [sys.executable, "-m", "llmobs_mapping", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=cwd,
+            env=env,
+        )

@@ -10,7 +10,6 @@ import re
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli_to_full_disk
 
 from llmobs_mapping.bounded_process import run_bounded
 from llmobs_mapping.cli_bulk import MAX_WORKERS
@@ -798,15 +798,7 @@ def test_cli_full_disk_on_stdout(tmp_path: Path, fixtures: Path, subcommand: str
         argv = ["diff", str(tmp_path / "a.json"), str(tmp_path / "b.json")]
     else:
         argv = ["conformance", "--impl", "cat", "--fixtures", str(fixtures)]
-    with open("/dev/full", "wb") as full:
-        done = subprocess.run(
-            [sys.executable, "-m", "llmobs_mapping", *argv],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            cwd=REPO,
-            timeout=60,
-            check=False,
-        )
+    done = run_cli_to_full_disk(*argv, cwd=REPO)
     assert done.returncode == 2, done.stderr
     assert json.loads(done.stderr) == {
         "error": "OutputError",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli_to_full_disk
 
 from llmobs_mapping import InvalidInput, InvalidSettings, Settings, build_payload, dumps
 
@@ -88,18 +89,6 @@ def test_map_jsonl_bounds_the_worker_count(tmp_path: Path, workers: str) -> None
     assert "--workers must be from 1 to 64" in result.stderr
 
 
-def _cli_to_full_disk(*args: str) -> subprocess.CompletedProcess[str]:
-    # /dev/full accepts the open and fails every write with ENOSPC: a full disk, for real
-    with open("/dev/full", "w") as full:
-        return subprocess.run(
-            [sys.executable, "-m", "llmobs_mapping", *args],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            check=False,
-        )
-
-
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(
     "command",
@@ -122,7 +111,7 @@ def test_a_full_disk_is_an_output_error_not_a_traceback(tmp_path: Path, command:
         "settings": str(SETTINGS),
         "jsonl": str(jsonl),
     }
-    result = _cli_to_full_disk(*(part.format(**places) for part in command))
+    result = run_cli_to_full_disk(*(part.format(**places) for part in command))
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "Exception ignored" not in result.stderr  # nothing left to fail again at exit

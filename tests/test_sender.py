@@ -11,12 +11,9 @@ import email.utils
 import gzip
 import json
 import math
-import os
 import random
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -26,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import run_cli_to_full_disk
 from intake_server import (
     EVP_PATH,
     PUBLIC_PATH,
@@ -925,19 +923,6 @@ def test_connection_reset_at_once_is_unreachable() -> None:
 # ---- CLI output that cannot be written (stdout on a full disk) -------------------------------------------
 
 
-def _run_cli(args: list[str], stdout: Any) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout buffered, as usual
-    return subprocess.run(
-        [sys.executable, "-m", "llmobs_mapping", *args],
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-
-
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize(
     ("command", "outcome"),
@@ -957,8 +942,7 @@ def test_cli_stdout_on_a_full_disk_exit_2(
         "send": ["send", exchange, "--settings", settings],
         "test-connection": ["test-connection", "--settings", settings],
     }[command]
-    with open("/dev/full", "w") as full:  # accepts the open, fails every write with ENOSPC
-        done = _run_cli(args, full)
+    done = run_cli_to_full_disk(*args)
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.splitlines()  # one JSON line: no traceback, nothing failing again at exit
     assert json.loads(line) == {
