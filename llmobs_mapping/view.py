@@ -14,9 +14,14 @@ message that contains markup shows as text. The model is embedded as JSON in a
 content can close that tag. Pure: no clock, randomness, environment or I/O besides reading the
 package's own asset files.
 
-The viewer is lenient about span contents (a missing or odd field shows as missing, so a broken
-payload can still be looked at) but strict about the envelope: anything that is not a public or EVP
-payload raises :class:`~llmobs_mapping.errors.InvalidInput` naming the JSON path.
+The viewer is total over JSON: the payload may come from any implementation, so it is lenient about
+span contents and renders a malformed payload as far as it can. A missing field shows as missing; a
+field of the wrong type shows as its JSON text; a number too large to format (beyond 10**15, or a
+duration beyond 10**21 ns) shows as its JSON text; nesting of any depth and integers of any size are
+written without recursion or ``str()``'s digit limit; parent links that are missing, dangling,
+duplicated or cyclic still show every span once. Only the envelope is strict: anything that is not a
+public or EVP payload raises :class:`~llmobs_mapping.errors.InvalidInput` naming the JSON path, and
+that is the only exception a JSON document can cause.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
 
 from .errors import InvalidInput, json_path
-from .jsondiff import ABSENT, Difference, diff
+from .jsondiff import ABSENT, Difference, diff, json_kind
 
 __all__ = [
     "NO_IO_NOTE",
@@ -64,6 +70,8 @@ _METRIC_LABELS: dict[str, str] = {
 _COST_METRICS = frozenset({"total_cost", "input_cost", "output_cost"})
 _MAX_DIFF_VALUE_CHARS = 2000
 _MIN_BAR_PCT = 0.4
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_DIFF_DEPTH = 100  # jsondiff recurses per level: deeper subtrees are compared whole
 
 
 # -- reading the payload -------------------------------------------------------------------------
@@ -143,7 +151,8 @@ def _read_evp(payload: Sequence[Any]) -> PayloadSpans:
     ml_app = None
     session = None
     for _, span in found:
-        for tag in span.get("tags") or []:
+        tags = span.get("tags")
+        for tag in tags if isinstance(tags, list) else ():
             if isinstance(tag, str) and tag.startswith("ml_app:") and ml_app is None:
                 ml_app = tag.removeprefix("ml_app:")
         if session is None:
@@ -153,12 +162,93 @@ def _read_evp(payload: Sequence[Any]) -> PayloadSpans:
 
 # -- formatting ----------------------------------------------------------------------------------
 
+# Numbers at or beyond these magnitudes are shown as their JSON text instead of being formatted: no
+# real count, cost or duration is that large, and formatting them would overflow a float.
+_HUGE = 10**15
+_HUGE_NS = 10**21  # about 31,700 years
+_DIGITS_PER_CHUNK = 1000
+_CHUNK = 10**_DIGITS_PER_CHUNK
+
+
+def _int_text(value: int) -> str:
+    """The decimal digits of any int (``str()`` refuses more than ``sys.get_int_max_str_digits()``)."""
+    try:
+        return str(value)
+    except ValueError:
+        pass
+    sign, rest = ("-" if value < 0 else ""), abs(value)
+    chunks: list[str] = []
+    while rest >= _CHUNK:
+        rest, low = divmod(rest, _CHUNK)
+        chunks.append(str(low).rjust(_DIGITS_PER_CHUNK, "0"))
+    chunks.append(str(rest))
+    return sign + "".join(reversed(chunks))
+
+
+def _leaf_json(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _int_text(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _dumps(
+    value: object,
+    *,
+    indent: int | None = None,
+    separators: tuple[str, str] = (",", ":"),
+    sort_keys: bool = False,
+) -> str:
+    """``json.dumps(value, ensure_ascii=False, ...)`` for any JSON value: nesting deeper than the
+    recursion limit and ints beyond ``str()``'s digit limit are written by an iterative encoder
+    (same text) instead of raising."""
+    item_sep, key_sep = separators
+    try:
+        return json.dumps(
+            value, ensure_ascii=False, indent=indent, sort_keys=sort_keys, separators=(item_sep, key_sep)
+        )
+    except RecursionError:
+        pass
+    except ValueError as exc:  # an int beyond the digit limit; a cycle (no JSON value) stays an error
+        if str(exc).startswith("Circular reference"):
+            raise
+    out: list[str] = []
+    # Work items, popped from the end: ("text", str) to write, ("value", value, level) to encode.
+    stack: list[tuple[str, Any, int]] = [("value", value, 0)]
+    while stack:
+        what, item, level = stack.pop()
+        if what == "text":
+            out.append(item)
+            continue
+        if isinstance(item, dict):
+            entries: list[tuple[str, Any]] = sorted(item.items()) if sort_keys else list(item.items())
+            opening, closing = "{", "}"
+        elif isinstance(item, list | tuple):
+            entries = [("", element) for element in item]
+            opening, closing = "[", "]"
+        else:
+            out.append(_leaf_json(item))
+            continue
+        if not entries:
+            out.append(opening + closing)
+            continue
+        inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
+        outer = "" if indent is None else "\n" + " " * (indent * level)
+        work: list[tuple[str, Any, int]] = []
+        for k, (key, element) in enumerate(entries):
+            lead = (opening if k == 0 else item_sep) + inner
+            if opening == "{":
+                lead += json.dumps(key, ensure_ascii=False) + key_sep
+            work += [("text", lead, 0), ("value", element, level + 1)]
+        work.append(("text", outer + closing, 0))
+        stack.extend(reversed(work))
+    return "".join(out)
+
 
 def _text(value: object) -> str:
     """Display text of any JSON value: strings as they are, everything else as compact JSON."""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _dumps(value)
 
 
 def _opt_text(value: object) -> str | None:
@@ -168,7 +258,21 @@ def _opt_text(value: object) -> str | None:
 def _pretty(value: object) -> str:
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, indent=2)
+    return _dumps(value, indent=2, separators=(",", ": "))
+
+
+def _number(value: object) -> int | float | None:
+    """``value`` when it is a JSON number (not a boolean), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def _ordinary(value: int | float, bound: int = _HUGE) -> bool:
+    """Whether a number is small enough to format (and to convert to a float)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return abs(value) < bound
 
 
 def _whole(value: object) -> int | None:
@@ -181,6 +285,11 @@ def _whole(value: object) -> int | None:
     return None
 
 
+def _grouped(value: int) -> str:
+    """An int with thousands separators, or its JSON text when it is huge."""
+    return f"{value:,}" if _ordinary(value) else _int_text(value)
+
+
 def _trimmed(value: float, decimals: int) -> str:
     text = f"{value:.{decimals}f}"
     if "." in text:
@@ -191,7 +300,10 @@ def _trimmed(value: float, decimals: int) -> str:
 
 
 def format_duration_ns(ns: int) -> str:
-    """A duration for people: ``850 ns``, ``12.5 µs``, ``340 ms``, ``1.24 s``, ``2 min 5.5 s``."""
+    """A duration for people: ``850 ns``, ``12.5 µs``, ``340 ms``, ``1.24 s``, ``2 min 5.5 s``;
+    beyond 10**21 ns (about 31,700 years) the plain number: ``1000000000000000000000 ns``."""
+    if not _ordinary(ns, _HUGE_NS):
+        return f"{_int_text(ns)} ns"
     sign = "-" if ns < 0 else ""
     ns = abs(ns)
     if ns < 1_000:
@@ -208,8 +320,8 @@ def format_duration_ns(ns: int) -> str:
 
 def _money(value: float, min_decimals: int) -> str:
     """4 significant digits (at least 2 decimals), trailing zeros cut to ``min_decimals``."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:.{min_decimals}f}"
+    if value == 0:  # -0.0 too
+        return f"{0:.{min_decimals}f}"
     decimals = min(max(2, 3 - math.floor(math.log10(abs(value)))), 12)
     whole, _, frac = f"{value:.{decimals}f}".partition(".")
     frac = frac.rstrip("0").ljust(min_decimals, "0")
@@ -217,21 +329,30 @@ def _money(value: float, min_decimals: int) -> str:
 
 
 def format_cost(usd: float) -> str:
-    """A USD cost in dollars and cents: ``$0.02 (2¢)``, ``$0.0001725 (0.01725¢)``."""
+    """A USD cost in dollars and cents: ``$0.02 (2¢)``, ``$0.0001725 (0.01725¢)``; a cost of
+    10**15 dollars or more (or not finite) is shown as its JSON text, e.g. ``1e+308``."""
+    if not _ordinary(usd):
+        return _leaf_json(usd)
+    usd = float(usd)
     return f"${_money(usd, 2)} ({_money(usd * 100, 0)}¢)"
 
 
 def _format_metric(key: str, value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    number = _number(value)
+    if number is None:
         return _text(value)
     if key in _COST_METRICS:
-        return format_cost(value)
+        return format_cost(number)
     if key == "time_to_first_token":  # seconds (contract §4)
-        return format_duration_ns(round(value * 1_000_000_000))
-    whole = _whole(value)
+        if not _ordinary(number, _HUGE_NS // 1_000_000_000):
+            return f"{_leaf_json(number)} s"
+        return format_duration_ns(round(number * 1_000_000_000))
+    if not _ordinary(number):
+        return _leaf_json(number)
+    whole = _whole(number)
     if whole is not None:
         return f"{whole:,}"
-    return _trimmed(value, 6)
+    return _trimmed(number, 6)
 
 
 # -- the view model ------------------------------------------------------------------------------
@@ -241,11 +362,17 @@ class _PathCollector:
     """Records every JSON path the page will mark with ``data-path``, so a difference can be
     attached to the closest rendered element."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: Parts) -> None:
         self.paths: list[str] = []
+        self._base = base
+        self._base_path = json_path(base)
 
     def __call__(self, parts: Parts) -> str:
-        path = json_path(parts)
+        # Paths under the span extend its path (json_path renders part by part): thousands of
+        # spans with dozens of paths each stay fast.
+        n = len(self._base)
+        under = parts[:n] == self._base
+        path = self._base_path + json_path(parts[n:])[1:] if under else json_path(parts)
         self.paths.append(path)
         return path
 
@@ -306,7 +433,7 @@ def _io_model(io: object, parts: Parts, mark: _PathCollector) -> dict[str, Any] 
 def _span_model(
     index: int, parts: Parts, span: Mapping[str, Any], payload_tags: Sequence[str]
 ) -> tuple[dict[str, Any], list[str]]:
-    mark = _PathCollector()
+    mark = _PathCollector(parts)
     raw_meta = span.get("meta")
     meta: Mapping[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     meta_parts: Parts = (*parts, "meta")
@@ -397,13 +524,14 @@ def _span_model(
             [_METRIC_LABELS.get(k, k), _format_metric(k, metrics[k]), mark((*parts, "metrics", k)), k]
             for k in ordered
         ]
-        cost = metrics.get("total_cost")
-        if isinstance(cost, int | float) and not isinstance(cost, bool):
-            model["cost_usd"] = cost
+        cost = _number(metrics.get("total_cost"))
+        if cost is not None:
+            if _ordinary(cost):  # only these are added up for the trace's cost
+                model["cost_usd"] = cost
             model["cost_text"] = format_cost(cost)
         tokens = _whole(metrics.get("total_tokens"))
         if tokens is not None:
-            model["tokens_text"] = f"{tokens:,} tokens"
+            model["tokens_text"] = f"{_grouped(tokens)} tokens"
 
     # Tags: the public payload's tags apply to every span (spec §1.1); EVP spans carry their own.
     model["tags"] = [
@@ -428,20 +556,25 @@ def _tool_definition(tool: object, parts: Parts, mark: _PathCollector) -> dict[s
     }
 
 
-def _tree_order(models: list[dict[str, Any]]) -> list[tuple[int, int, int]]:
+def _tree_order(
+    models: list[dict[str, Any]], links: Sequence[tuple[str | None, str | None]]
+) -> list[tuple[int, int, int]]:
     """Depth-first display order as (model index, depth, parent display position or -1).
 
+    ``links`` holds each span's (span id, parent id) as text, None when missing or null.
     Parent/child comes from ``parent_id``; a span whose parent is not in the payload ("undefined",
-    or a caller's span id from ``trace.parent_span_id``, contract §3) is a root. Siblings are
-    ordered by start time, then payload order. Spans caught in a parent cycle become roots.
+    or a caller's span id from ``trace.parent_span_id``, contract §3) or that has none is a root;
+    when several spans share an id, the first is the parent. Siblings are ordered by start time,
+    then payload order. Spans caught in a parent cycle become roots.
     """
     by_id: dict[str, int] = {}
-    for i, m in enumerate(models):
-        by_id.setdefault(m["span_id"], i)
+    for i, (span_id, _) in enumerate(links):
+        if span_id is not None:
+            by_id.setdefault(span_id, i)
     children: dict[int, list[int]] = {i: [] for i in range(len(models))}
     roots: list[int] = []
-    for i, m in enumerate(models):
-        parent = by_id.get(m["parent_id"])
+    for i, (_, parent_id) in enumerate(links):
+        parent = by_id.get(parent_id) if parent_id is not None else None
         if parent is None or parent == i:
             roots.append(i)
         else:
@@ -499,26 +632,36 @@ def build_view_model(
     trace_end = max([*ends, *starts]) if starts else 0
     total = trace_end - trace_start
 
+    links = [
+        (
+            model["span_id"] if span.get("span_id") is not None else None,
+            model["parent_id"] if span.get("parent_id") is not None else None,
+        )
+        for model, (_, span) in zip(models, spans.spans, strict=True)
+    ]
     ordered: list[dict[str, Any]] = []
-    for position, (i, depth, parent_pos) in enumerate(_tree_order(models)):
+    for position, (i, depth, parent_pos) in enumerate(_tree_order(models, links)):
         model = models[i]
         model["position"] = position
         model["depth"] = depth
         model["parent_position"] = parent_pos
         model["offset_pct"], model["width_pct"] = _bar(model, trace_start, total)
         ordered.append(model)
-    # Each row's subtree is the run of following rows deeper than it (for collapsing).
-    for position, model in enumerate(ordered):
-        end = position
-        while end + 1 < len(ordered) and ordered[end + 1]["depth"] > model["depth"]:
-            end += 1
-        model["subtree_end"] = end
-        model["has_children"] = end > position
+    # Each row's subtree is the run of following rows deeper than it (for collapsing): a row's
+    # run ends before the first later row that is not deeper. Linear, for chains of many spans.
+    open_rows: list[int] = []
+    for position, model in enumerate([*ordered, {"depth": -1}]):
+        while open_rows and ordered[open_rows[-1]]["depth"] >= model["depth"]:
+            row = open_rows.pop()
+            ordered[row]["subtree_end"] = position - 1
+            ordered[row]["has_children"] = position - 1 > row
+        open_rows.append(position)
 
     trace_ids = sorted({m["trace_id"] for m in models if m["trace_id"]})
     roots = [m["name"] for m in ordered if m["depth"] == 0]
     errors = sum(1 for m in models if m["status"] == "error")
     costs = [m["cost_usd"] for m in models if "cost_usd" in m]
+    odd_costs = any("cost_text" in m and "cost_usd" not in m for m in models)
     summary: list[list[str]] = [["Format", spans.format]]
     if spans.ml_app is not None:
         summary.append(["ML app", spans.ml_app])
@@ -527,8 +670,10 @@ def build_view_model(
     summary.append(["Trace" if len(trace_ids) == 1 else "Traces", ", ".join(trace_ids) or "?"])
     summary.append(["Spans", f"{len(models):,}" + (f" ({errors:,} with errors)" if errors else "")])
     summary.append(["Duration", format_duration_ns(total)])
-    if costs:
-        summary.append(["Cost", format_cost(sum(costs))])
+    if odd_costs:  # a cost shown as its JSON text cannot be added up
+        summary.append(["Cost", "?"])
+    elif costs:
+        summary.append(["Cost", format_cost(math.fsum(costs))])
 
     view: dict[str, Any] = {
         "title": title if title is not None else (roots[0] if roots else "Empty payload"),
@@ -563,6 +708,7 @@ def _attach_differences(
     differences: Sequence[Difference],
 ) -> None:
     by_span_path = {m["path"]: i for i, m in enumerate(models)}
+    rendered = [set(paths) for paths in rendered_paths]
     for model in models:
         model["differences"] = []
     for difference in differences:
@@ -574,12 +720,14 @@ def _attach_differences(
             "position": -1,
             "span_name": "",
         }
-        owner = _owning_span(difference.path, by_span_path)
-        if owner is not None:
+        span_path = _enclosing(difference.path, by_span_path)
+        if span_path is not None:
+            owner = by_span_path[span_path]
             model = models[owner]
             entry["position"] = model["position"]
             entry["span_name"] = model["name"]
-            entry["anchor"] = _anchor(difference.path, rendered_paths[owner], model["path"])
+            # The longest shown path that is the difference's path or one of its ancestors.
+            entry["anchor"] = _enclosing(difference.path, rendered[owner]) or span_path
             model["differences"].append(entry)
             if difference.path == model["path"]:
                 model["diff_status"] = difference.kind
@@ -588,33 +736,78 @@ def _attach_differences(
         view["differences"].append(entry)
 
 
-def _is_within(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith((prefix + ".", prefix + "["))
-
-
-def _owning_span(path: str, by_span_path: Mapping[str, int]) -> int | None:
-    best: int | None = None
-    best_len = -1
-    for span_path, index in by_span_path.items():
-        if _is_within(path, span_path) and len(span_path) > best_len:
-            best, best_len = index, len(span_path)
-    return best
-
-
-def _anchor(path: str, rendered: Sequence[str], span_path: str) -> str:
-    """The longest shown path that is ``path`` or one of its ancestors (the span itself at worst)."""
-    best = span_path
-    for candidate in rendered:
-        if _is_within(path, candidate) and len(candidate) > len(best):
-            best = candidate
-    return best
+def _enclosing(path: str, candidates: Container[str]) -> str | None:
+    """The longest of ``candidates`` that is ``path`` or a JSON-path ancestor of it (a prefix that
+    ends where a ``.member`` or ``[index]`` part starts), or None. Linear in the path's parts, so a
+    diff of thousands of spans stays fast."""
+    if path in candidates:
+        return path
+    for cut in range(len(path) - 1, 0, -1):
+        if path[cut] in ".[" and path[:cut] in candidates:
+            return path[:cut]
+    return None
 
 
 def _diff_value_text(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = _dumps(value, separators=(", ", ": "), sort_keys=True)
     if len(text) > _MAX_DIFF_VALUE_CHARS:
         text = text[:_MAX_DIFF_VALUE_CHARS] + f"…[{len(text) - _MAX_DIFF_VALUE_CHARS} more characters]"
     return text
+
+
+class _Subtree:
+    """A value nested too deep for :func:`~llmobs_mapping.jsondiff.diff`'s recursive walk, compared
+    as a whole by its canonical text (which keeps the comparison rules: key order ignored, ``1`` is
+    not ``1.0``)."""
+
+    __slots__ = ("_text", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        self._text: str | None = None
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _dumps(self.value, sort_keys=True)
+        return self._text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Subtree) and self.text() == other.text()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _shallow(value: object, originals: dict[int, object], depth: int = 0) -> object:
+    """``value`` with every array or object at depth ``_MAX_DIFF_DEPTH`` wrapped as a
+    :class:`_Subtree`; ``originals`` maps the id of each new container to the value it stands for."""
+    copied: object
+    if isinstance(value, dict | list) and depth >= _MAX_DIFF_DEPTH:
+        copied = _Subtree(value)
+    elif isinstance(value, dict):
+        copied = {key: _shallow(item, originals, depth + 1) for key, item in value.items()}
+    elif isinstance(value, list):
+        copied = [_shallow(item, originals, depth + 1) for item in value]
+    else:
+        return value
+    originals[id(copied)] = value
+    return copied
+
+
+def _deep_diff(expected: object, actual: object) -> list[Difference]:
+    """:func:`~llmobs_mapping.jsondiff.diff`, with subtrees below ``_MAX_DIFF_DEPTH`` levels compared
+    whole (one difference at that depth) so that no nesting depth can exhaust the recursion limit.
+    The differences hold the documents' own values."""
+    originals: dict[int, object] = {}
+    shallow_expected = _shallow(expected, originals)
+    shallow_actual = _shallow(actual, originals)
+    found = diff(shallow_expected, shallow_actual)
+    for n, d in enumerate(found):
+        before, after = originals.get(id(d.expected), d.expected), originals.get(id(d.actual), d.actual)
+        kind = d.kind
+        if kind == "changed" and json_kind(before) != json_kind(after):  # two deep subtrees
+            kind = "type"
+        found[n] = Difference(d.path, kind, before, after)
+    return found
 
 
 # -- HTML ----------------------------------------------------------------------------------------
@@ -622,15 +815,18 @@ def _diff_value_text(value: object) -> str:
 
 def _script_json(value: object) -> str:
     """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&``
-    (so ``</script>`` and ``<!--`` cannot occur) and no U+2028/U+2029 line separators."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return (
+    (so ``</script>`` and ``<!--`` cannot occur) and no U+2028/U+2029 line separators. A lone
+    surrogate (JSON text may escape one, ``"\\ud800"``) is kept as its escape, so the page can be
+    written as UTF-8 and the script still reads the same string."""
+    text = _dumps(value)
+    text = (
         text.replace("&", "\\u0026")
         .replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def _asset(name: str) -> str:
@@ -638,7 +834,7 @@ def _asset(name: str) -> str:
 
 
 def _page(view: Mapping[str, Any], payload: object) -> str:
-    title = html.escape(f"{view['title']} · LLM Observability trace", quote=True)
+    title = html.escape(_SURROGATE.sub("\ufffd", f"{view['title']} · LLM Observability trace"), quote=True)
     mode = "diff" if view["diff_mode"] else "trace"
     return (
         "<!DOCTYPE html>\n"
@@ -676,7 +872,8 @@ def render_diff_html(
     """The page for ``actual`` with every difference from ``expected`` marked: changed, added and
     removed fields are highlighted on their span, and listed by JSON path at the top.
 
-    ``differences`` defaults to :func:`llmobs_mapping.jsondiff.diff` (the fixtures' comparison rules).
+    ``differences`` defaults to :func:`llmobs_mapping.jsondiff.diff` (the fixtures' comparison rules;
+    values nested deeper than 100 levels are compared whole).
     Raises :class:`InvalidInput` when either document is not a span payload (for ``expected`` the
     message says so).
     """
@@ -684,5 +881,5 @@ def render_diff_html(
         read_payload(expected)
     except InvalidInput as error:
         raise InvalidInput(error.path, f"(expected payload) {error.message}") from None
-    found = diff(expected, actual) if differences is None else list(differences)
+    found = _deep_diff(expected, actual) if differences is None else list(differences)
     return _page(build_view_model(actual, title=title, differences=found), actual)

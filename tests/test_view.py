@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, ROOT, load
+from conftest import EXAMPLES, FIXTURES, ROOT, load
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import json_values
 
-from llmobs_mapping import InvalidInput, Settings, build_payload
+from llmobs_mapping import InvalidInput, MappingError, Settings, build_payload
+from llmobs_mapping.canonical import strict_loads
 from llmobs_mapping.cli import main
 from llmobs_mapping.view import (
     NO_IO_NOTE,
@@ -501,6 +505,306 @@ def test_cli_bad_input_exits_2_with_one_json_error_line(
     line = json.loads(captured.err)
     assert {k: line[k] for k in ("error", "path")} == error
     assert not (tmp_path / "never.html").exists()
+
+
+# -- malformed payloads ------------------------------------------------------------------------
+# The payload may come from any implementation: whatever JSON it holds, the page renders (odd values
+# shown as they are) or, when the document is not a payload at all, InvalidInput is raised.
+
+LLM = "$.data.attributes.spans[1]"
+NINES = int("9" * 400)
+
+
+def seed_with(**metrics: Any) -> Any:
+    """The seed payload with ``metrics`` set on its LLM span."""
+    payload = seed()
+    payload["data"]["attributes"]["spans"][1]["metrics"].update(metrics)
+    return payload
+
+
+def nested(depth: int, leaf: Any = 1, *, as_list: bool = True) -> Any:
+    for _ in range(depth):
+        leaf = [leaf] if as_list else {"k": leaf}
+    return leaf
+
+
+def test_a_huge_time_to_first_token_is_shown_as_its_json_text() -> None:
+    """``1e308`` seconds overflowed converting to nanoseconds; it shows as written, in seconds."""
+    page = render_html(seed_with(time_to_first_token=1e308))
+    llm = embedded(page, "view-model")["spans"][1]
+    assert llm["metrics"][-1] == [
+        "Time to first token",
+        "1e+308 s",
+        f"{LLM}.metrics.time_to_first_token",
+        "time_to_first_token",
+    ]
+
+
+def test_a_400_digit_cost_is_shown_as_its_json_text_and_not_added_up() -> None:
+    """An int too large for a float shows its digits; the trace's total cost becomes unknown."""
+    model = embedded(render_html(seed_with(total_cost=NINES)), "view-model")
+    llm = model["spans"][1]
+    assert [row[:2] for row in llm["metrics"] if row[3] == "total_cost"] == [["Total cost", "9" * 400]]
+    assert (llm["cost_text"], "cost_usd" in llm) == ("9" * 400, False)
+    assert model["summary"][-1] == ["Cost", "?"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "text"),
+    [
+        ("input_tokens", 10**400, "1" + "0" * 400),
+        ("input_tokens", 1e308, "1e+308"),
+        ("input_tokens", -0.0, "0"),
+        ("input_tokens", 123456789, "123,456,789"),
+        ("input_tokens", [1, {"a": None}], '[1,{"a":null}]'),
+        ("input_cost", 1e308, "1e+308"),
+        ("input_cost", -0.0, "$0.00 (0¢)"),
+        ("input_cost", 5e-324, "$0.00 (0¢)"),
+        ("input_cost", "0.5", "0.5"),
+        ("time_to_first_token", -(10**400), "-1" + "0" * 400 + " s"),
+        ("time_to_first_token", -1, "-1 s"),
+        ("time_to_first_token", True, "true"),
+        ("custom", 1e-7, "1e-07"),
+    ],
+)
+def test_odd_metric_values_are_shown_as_they_are(key: str, value: Any, text: str) -> None:
+    llm = build_view_model(seed_with(**{key: value}))["spans"][1]
+    assert [row[1] for row in llm["metrics"] if row[3] == key] == [text]
+
+
+def test_huge_and_negative_timings_show_their_numbers() -> None:
+    """Start and duration beyond 10**21 ns show as plain numbers, even past str()'s 4300 digits."""
+    payload = seed()
+    root, llm = payload["data"]["attributes"]["spans"]
+    root["duration"] = -5
+    llm["start_ns"], llm["duration"] = 1e308, 10**5000
+    model = build_view_model(payload)
+    assert [(s["duration_text"], s["offset_pct"], s["width_pct"]) for s in model["spans"]] == [
+        ("-5 ns", 0.0, 0.4),
+        ("1" + "0" * 5000 + " ns", 0.0, 100.0),
+    ]
+    assert format_duration_ns(-(10**21)) == "-1" + "0" * 21 + " ns"
+    assert format_cost(10**400) == "1" + "0" * 400
+
+
+def test_values_nested_thousands_deep_are_shown_and_diffed() -> None:
+    """Nesting beyond the recursion limit shows as its JSON text; a diff compares it below 100 levels
+    as one value (equal deep values: no difference)."""
+    expected = seed()
+    expected["data"]["attributes"]["spans"][1]["meta"]["metadata"]["deep"] = nested(5000, 1)
+    expected["data"]["attributes"]["spans"][1]["meta"]["error"] = {"stack": nested(2000, as_list=False)}
+    changed = seed()
+    changed["data"]["attributes"]["spans"][1]["meta"]["metadata"]["deep"] = nested(5000, 2)
+    changed["data"]["attributes"]["spans"][1]["meta"]["error"] = {"stack": nested(2000, as_list=False)}
+    model = build_view_model(expected)
+    assert ["deep", "[" * 5000 + "1" + "]" * 5000, f"{LLM}.meta.metadata.deep"] in model["spans"][1][
+        "metadata"
+    ]
+    # Pretty-printed as json.dumps(indent=2) would: {"k": {"k": ... 1 ... }}, one level per line.
+    pretty = "".join(f'{{\n{"  " * (i + 1)}"k": ' for i in range(2000)) + "1"
+    pretty += "".join(f"\n{'  ' * i}}}" for i in reversed(range(2000)))
+    assert model["spans"][1]["error"]["fields"] == [["stack", pretty, f"{LLM}.meta.error.stack"]]
+    differences = embedded(render_diff_html(expected, changed), "view-model")["differences"]
+    # "deep" is at depth 7; its nested arrays are compared whole from depth 100.
+    path = f"{LLM}.meta.metadata.deep" + "[0]" * 93
+    assert [(d["kind"], d["path"], d["anchor"], d["position"]) for d in differences] == [
+        ("changed", path, f"{LLM}.meta.metadata.deep", 1)
+    ]
+    assert differences[0]["expected"] == "[" * 2000 + "…[7815 more characters]"  # 4907 levels left
+
+
+def test_missing_duplicate_and_cyclic_ids_still_show_every_span_once() -> None:
+    """Spans without ids are roots (not children of each other); a duplicated id parents its first span."""
+    no_ids = {k: v for k, v in span("no ids", "x", "x").items() if k not in ("span_id", "parent_id")}
+    payload = public(
+        no_ids,
+        copy.deepcopy(no_ids) | {"name": "no ids either"},
+        span("first 1", "1", "undefined"),
+        span("second 1", "1", "undefined", start=5),
+        span("child of 1", "2", "1"),
+        span("null ids", None, None),  # type: ignore[arg-type]
+    )
+    model = build_view_model(payload)
+    assert [(s["name"], s["depth"]) for s in model["spans"]] == [
+        ("no ids", 0),
+        ("no ids either", 0),
+        ("first 1", 0),
+        ("child of 1", 1),
+        ("null ids", 0),
+        ("second 1", 0),
+    ]
+
+
+def test_a_chain_of_thousands_of_spans_renders_with_every_subtree() -> None:
+    """3,000 spans each the parent of the next: one row each, in order, every subtree to the end."""
+    chain = [span(f"s{i}", str(i), str(i - 1), start=i) for i in range(3000)]
+    model = build_view_model(public(*chain))
+    assert [(s["name"], s["depth"], s["subtree_end"]) for s in model["spans"]] == [
+        (f"s{i}", i, 2999) for i in range(3000)
+    ]
+
+
+def test_evp_span_tags_of_any_type_are_ignored_for_ml_app() -> None:
+    payload = seed("evp")
+    payload[0]["spans"][0]["tags"] = 5
+    model = build_view_model(payload)
+    assert model["summary"][1] == ["ML app", "production-app"]
+    assert model["spans"][0]["tags"] == []
+
+
+def test_cli_views_a_payload_with_huge_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end: the file the CLI reads strictly renders, exit 0, and the page is written (as
+    UTF-8, with a lone surrogate that the JSON text escapes kept as its escape)."""
+    source, out = tmp_path / "odd.json", tmp_path / "odd.html"
+    payload = seed_with(time_to_first_token=1e308, total_cost=NINES)
+    payload["data"]["attributes"]["spans"][0]["name"] = "bot \ud800"
+    source.write_text(json.dumps(payload), encoding="utf-8")
+    assert main(["view", str(source), "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page == render_html(strict_loads(source.read_text(encoding="utf-8")))
+    shown = {row[3]: row[1] for row in embedded(page, "view-model")["spans"][1]["metrics"]}
+    assert (shown["total_cost"], shown["time_to_first_token"]) == ("9" * 400, "1e+308 s")
+    assert embedded(page, "view-model")["title"] == "bot \ud800"
+    assert "<title>bot \ufffd · LLM Observability trace</title>" in page
+    assert capsys.readouterr().err == f"{out}\n"
+
+
+# Real payloads: the expected payload of every fixture case (both wire formats).
+PAYLOADS = [load(path) for path in sorted(FIXTURES.glob("*/*/expected.json"))]
+ODD_VALUES = (
+    1e308,
+    -1e308,
+    -0.0,
+    5e-324,
+    10**400,
+    -(10**400),
+    int("9" * 4300),
+    2**64,
+    "",
+    "a\udc00",  # a lone surrogate: JSON text can escape one
+    [],
+    {},
+    None,
+    True,
+)
+
+
+def odd_values() -> st.SearchStrategy[Any]:
+    """Any JSON value, half the time one of the extremes (huge ints, 1e308, -0.0, deep nesting)."""
+    return st.one_of(
+        st.sampled_from(ODD_VALUES),
+        st.one_of(
+            json_values(max_leaves=4),
+            st.integers(min_value=-(10**400), max_value=10**400),
+            st.builds(nested, st.integers(1, 3000), st.sampled_from(ODD_VALUES[:5]), as_list=st.booleans()),
+        ),
+    )
+
+
+Shape = tuple[str | int, ...]
+
+
+def _paths_by_shape(doc: Any, max_depth: int = 12) -> dict[Shape, list[tuple[Shape, Any]]]:
+    """Every (path, value) of ``doc`` to ``max_depth`` levels (iterative: ``doc`` may be nested
+    deeply), grouped by field name shape (``spans[*].meta``) so that rare fields are drawn as often
+    as common ones."""
+    found: dict[Shape, list[tuple[Shape, Any]]] = {}
+    stack: list[tuple[Shape, Any]] = [((), doc)]
+    while stack:
+        path, value = stack.pop()
+        found.setdefault(tuple("*" if isinstance(p, int) else p for p in path), []).append((path, value))
+        if len(path) < max_depth and isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            stack.extend(((*path, key), item) for key, item in items)
+    return found
+
+
+# Positions whose change can make the document no payload at all (1 example in 8 changes them).
+ENVELOPE = {(), ("data",), ("data", "attributes"), ("data", "attributes", "spans")}
+ENVELOPE |= {("data", "attributes", "spans", "*"), ("*",), ("*", "spans"), ("*", "spans", "*")}
+
+
+@st.composite
+def broken_payloads(draw: st.DrawFn) -> Any:
+    """A fixture's payload with 1-16 members or subtrees replaced by an odd value or deleted. Half
+    the changes hit a number (counts, costs, timings: what the page formats)."""
+    doc = copy.deepcopy(draw(st.sampled_from(PAYLOADS)))
+    envelope_too = draw(st.integers(0, 7)) == 0
+    for _ in range(draw(st.integers(1, 16))):
+        by_shape = _paths_by_shape(doc)
+        shapes = [shape for shape in sorted(by_shape, key=repr) if envelope_too or shape not in ENVELOPE]
+        numbers = [shape for shape in shapes if isinstance(by_shape[shape][0][1], int | float)]
+        if numbers and draw(st.booleans()):
+            shapes = numbers
+        if not shapes:
+            break
+        path, _ = draw(st.sampled_from(by_shape[draw(st.sampled_from(shapes))]))
+        if not path:
+            return draw(odd_values())
+        parent = doc
+        for part in path[:-1]:
+            parent = parent[part]
+        if draw(st.integers(0, 3)) == 0:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(odd_values())
+    return doc
+
+
+def _depth(doc: Any) -> int:
+    deepest, stack = 0, [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((item, depth + 1) for item in items)
+    return deepest
+
+
+def _check_page(render: Any, *docs: Any) -> Any:
+    """``render(*docs)`` is a page listing each span of the shown (last) document once, or
+    InvalidInput because one of ``docs`` is not a payload at all. Returns the page's view model."""
+    error: MappingError | None = None
+    try:
+        page = render(*docs)
+    except MappingError as exc:
+        error = exc
+    if error is not None:
+        assert isinstance(error, InvalidInput), repr(error)
+        assert error.path.startswith("$")
+        refused = []
+        for doc in docs:  # refused only at the envelope
+            try:
+                read_payload(doc)
+            except InvalidInput:
+                refused.append(doc)
+        assert refused, repr(error)
+        return None
+    assert isinstance(page, str)
+    page.encode("utf-8")  # writable: no lone surrogate
+    shown = docs[-1]
+    model = embedded(page, "view-model")
+    count = len(read_payload(shown).spans)
+    assert sorted(s["index"] for s in model["spans"]) == list(range(count))
+    assert [(s["position"], s["subtree_end"] >= s["position"]) for s in model["spans"]] == [
+        (i, True) for i in range(count)
+    ]
+    if _depth(shown) < 500:  # json.loads recurses
+        assert embedded(page, "payload") == shown
+    return model
+
+
+@settings(max_examples=max(10, settings.default.max_examples // 5))
+@given(original=st.sampled_from(PAYLOADS), broken=broken_payloads())
+def test_any_json_in_a_payload_renders_or_is_refused_at_the_envelope(original: Any, broken: Any) -> None:
+    """Robustness: a real payload with arbitrary JSON values (huge ints, 1e308, -0.0, deep nesting,
+    wrong types) at any position, or positions deleted, renders as a page and as either side of a
+    diff, or raises InvalidInput because it is no payload: no other exception escapes."""
+    _check_page(render_html, broken)
+    _check_page(render_diff_html, broken, original)
+    model = _check_page(render_diff_html, original, broken)
+    if model is not None and _depth(broken) < 500:
+        assert bool(model["differences"]) == (original != broken)
 
 
 # -- the gallery -------------------------------------------------------------------------------
