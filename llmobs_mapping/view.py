@@ -27,7 +27,6 @@ that is the only exception a JSON document can cause.
 from __future__ import annotations
 
 import html
-import json
 import math
 import re
 from collections.abc import Container, Mapping, Sequence
@@ -37,6 +36,19 @@ from typing import Any, Literal
 
 from .errors import InvalidInput, json_path
 from .jsondiff import ABSENT, Difference, diff, json_kind
+from .view_format import (
+    as_text,
+    format_cost,
+    format_duration_ns,
+    format_metric,
+    grouped,
+    json_number,
+    json_text,
+    opt_text,
+    ordinary,
+    pretty_text,
+    whole_number,
+)
 
 __all__ = [
     "NO_IO_NOTE",
@@ -67,7 +79,6 @@ _METRIC_LABELS: dict[str, str] = {
     "output_cost": "Output cost",
     "time_to_first_token": "Time to first token",
 }
-_COST_METRICS = frozenset({"total_cost", "input_cost", "output_cost"})
 _MAX_DIFF_VALUE_CHARS = 2000
 _MIN_BAR_PCT = 0.4
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -128,9 +139,9 @@ def _read_public(payload: Mapping[str, Any]) -> PayloadSpans:
     return PayloadSpans(
         format="public",
         spans=tuple(found),
-        ml_app=_opt_text(attributes.get("ml_app")),
-        session_id=_opt_text(attributes.get("session_id")),
-        tags=tuple(_text(t) for t in tags) if isinstance(tags, list) else (),
+        ml_app=opt_text(attributes.get("ml_app")),
+        session_id=opt_text(attributes.get("session_id")),
+        tags=tuple(as_text(t) for t in tags) if isinstance(tags, list) else (),
     )
 
 
@@ -156,203 +167,8 @@ def _read_evp(payload: Sequence[Any]) -> PayloadSpans:
             if isinstance(tag, str) and tag.startswith("ml_app:") and ml_app is None:
                 ml_app = tag.removeprefix("ml_app:")
         if session is None:
-            session = _opt_text(span.get("session_id"))
+            session = opt_text(span.get("session_id"))
     return PayloadSpans(format="evp", spans=tuple(found), ml_app=ml_app, session_id=session, tags=())
-
-
-# -- formatting ----------------------------------------------------------------------------------
-
-# Numbers at or beyond these magnitudes are shown as their JSON text instead of being formatted: no
-# real count, cost or duration is that large, and formatting them would overflow a float.
-_HUGE = 10**15
-_HUGE_NS = 10**21  # about 31,700 years
-_DIGITS_PER_CHUNK = 1000
-_CHUNK = 10**_DIGITS_PER_CHUNK
-
-
-def _int_text(value: int) -> str:
-    """The decimal digits of any int (``str()`` refuses more than ``sys.get_int_max_str_digits()``)."""
-    try:
-        return str(value)
-    except ValueError:
-        pass
-    sign, rest = ("-" if value < 0 else ""), abs(value)
-    chunks: list[str] = []
-    while rest >= _CHUNK:
-        rest, low = divmod(rest, _CHUNK)
-        chunks.append(str(low).rjust(_DIGITS_PER_CHUNK, "0"))
-    chunks.append(str(rest))
-    return sign + "".join(reversed(chunks))
-
-
-def _leaf_json(value: object) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _int_text(value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _dumps(
-    value: object,
-    *,
-    indent: int | None = None,
-    separators: tuple[str, str] = (",", ":"),
-    sort_keys: bool = False,
-) -> str:
-    """``json.dumps(value, ensure_ascii=False, ...)`` for any JSON value: nesting deeper than the
-    recursion limit and ints beyond ``str()``'s digit limit are written by an iterative encoder
-    (same text) instead of raising."""
-    item_sep, key_sep = separators
-    try:
-        return json.dumps(
-            value, ensure_ascii=False, indent=indent, sort_keys=sort_keys, separators=(item_sep, key_sep)
-        )
-    except RecursionError:
-        pass
-    except ValueError as exc:  # an int beyond the digit limit; a cycle (no JSON value) stays an error
-        if str(exc).startswith("Circular reference"):
-            raise
-    out: list[str] = []
-    # Work items, popped from the end: ("text", str) to write, ("value", value, level) to encode.
-    stack: list[tuple[str, Any, int]] = [("value", value, 0)]
-    while stack:
-        what, item, level = stack.pop()
-        if what == "text":
-            out.append(item)
-            continue
-        if isinstance(item, dict):
-            entries: list[tuple[str, Any]] = sorted(item.items()) if sort_keys else list(item.items())
-            opening, closing = "{", "}"
-        elif isinstance(item, list | tuple):
-            entries = [("", element) for element in item]
-            opening, closing = "[", "]"
-        else:
-            out.append(_leaf_json(item))
-            continue
-        if not entries:
-            out.append(opening + closing)
-            continue
-        inner = "" if indent is None else "\n" + " " * (indent * (level + 1))
-        outer = "" if indent is None else "\n" + " " * (indent * level)
-        work: list[tuple[str, Any, int]] = []
-        for k, (key, element) in enumerate(entries):
-            lead = (opening if k == 0 else item_sep) + inner
-            if opening == "{":
-                lead += json.dumps(key, ensure_ascii=False) + key_sep
-            work += [("text", lead, 0), ("value", element, level + 1)]
-        work.append(("text", outer + closing, 0))
-        stack.extend(reversed(work))
-    return "".join(out)
-
-
-def _text(value: object) -> str:
-    """Display text of any JSON value: strings as they are, everything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return _dumps(value)
-
-
-def _opt_text(value: object) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _pretty(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    return _dumps(value, indent=2, separators=(",", ": "))
-
-
-def _number(value: object) -> int | float | None:
-    """``value`` when it is a JSON number (not a boolean), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
-
-
-def _ordinary(value: int | float, bound: int = _HUGE) -> bool:
-    """Whether a number is small enough to format (and to convert to a float)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return False
-    return abs(value) < bound
-
-
-def _whole(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _grouped(value: int) -> str:
-    """An int with thousands separators, or its JSON text when it is huge."""
-    return f"{value:,}" if _ordinary(value) else _int_text(value)
-
-
-def _trimmed(value: float, decimals: int) -> str:
-    text = f"{value:.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("0", "-0") and value != 0:
-        text = f"{value:.3g}"
-    return text
-
-
-def format_duration_ns(ns: int) -> str:
-    """A duration for people: ``850 ns``, ``12.5 µs``, ``340 ms``, ``1.24 s``, ``2 min 5.5 s``;
-    beyond 10**21 ns (about 31,700 years) the plain number: ``1000000000000000000000 ns``."""
-    if not _ordinary(ns, _HUGE_NS):
-        return f"{_int_text(ns)} ns"
-    sign = "-" if ns < 0 else ""
-    ns = abs(ns)
-    if ns < 1_000:
-        return f"{sign}{ns} ns"
-    if ns < 1_000_000:
-        return f"{sign}{_trimmed(ns / 1_000, 1)} µs"
-    if ns < 1_000_000_000:
-        return f"{sign}{_trimmed(ns / 1_000_000, 1)} ms"
-    if ns < 60_000_000_000:
-        return f"{sign}{_trimmed(ns / 1_000_000_000, 2)} s"
-    minutes, rest = divmod(ns, 60_000_000_000)
-    return f"{sign}{minutes} min {_trimmed(rest / 1_000_000_000, 1)} s"
-
-
-def _money(value: float, min_decimals: int) -> str:
-    """4 significant digits (at least 2 decimals), trailing zeros cut to ``min_decimals``."""
-    if value == 0:  # -0.0 too
-        return f"{0:.{min_decimals}f}"
-    decimals = min(max(2, 3 - math.floor(math.log10(abs(value)))), 12)
-    whole, _, frac = f"{value:.{decimals}f}".partition(".")
-    frac = frac.rstrip("0").ljust(min_decimals, "0")
-    return f"{whole}.{frac}" if frac else whole
-
-
-def format_cost(usd: float) -> str:
-    """A USD cost in dollars and cents: ``$0.02 (2¢)``, ``$0.0001725 (0.01725¢)``; a cost of
-    10**15 dollars or more (or not finite) is shown as its JSON text, e.g. ``1e+308``."""
-    if not _ordinary(usd):
-        return _leaf_json(usd)
-    usd = float(usd)
-    return f"${_money(usd, 2)} ({_money(usd * 100, 0)}¢)"
-
-
-def _format_metric(key: str, value: object) -> str:
-    number = _number(value)
-    if number is None:
-        return _text(value)
-    if key in _COST_METRICS:
-        return format_cost(number)
-    if key == "time_to_first_token":  # seconds (contract §4)
-        if not _ordinary(number, _HUGE_NS // 1_000_000_000):
-            return f"{_leaf_json(number)} s"
-        return format_duration_ns(round(number * 1_000_000_000))
-    if not _ordinary(number):
-        return _leaf_json(number)
-    whole = _whole(number)
-    if whole is not None:
-        return f"{whole:,}"
-    return _trimmed(number, 6)
 
 
 # -- the view model ------------------------------------------------------------------------------
@@ -380,14 +196,14 @@ class _PathCollector:
 def _message_model(message: object, parts: Parts, mark: _PathCollector) -> dict[str, Any]:
     path = mark(parts)
     if not isinstance(message, dict):
-        return {"role": "", "content": _pretty(message), "path": path, "content_path": path}
-    role = _text(message.get("role", ""))
+        return {"role": "", "content": pretty_text(message), "path": path, "content_path": path}
+    role = as_text(message.get("role", ""))
     model: dict[str, Any] = {"role": role, "path": path}
     if "content" in message:
-        model["content"] = _pretty(message["content"])
+        model["content"] = pretty_text(message["content"])
         model["content_path"] = mark((*parts, "content"))
     if message.get("tool_id") is not None:
-        model["tool_id"] = _text(message["tool_id"])
+        model["tool_id"] = as_text(message["tool_id"])
     calls = message.get("tool_calls")
     if isinstance(calls, list):
         model["tool_calls"] = [
@@ -406,13 +222,13 @@ def _tool_item(item: object, parts: Parts, body_key: str, mark: _PathCollector) 
     """A tool call (its ``arguments`` pretty-printed) or a tool result (its ``result`` text)."""
     path = mark(parts)
     if not isinstance(item, dict):
-        return {"name": "", "body": _pretty(item), "path": path}
-    model: dict[str, Any] = {"name": _text(item.get("name", "")), "path": path}
+        return {"name": "", "body": pretty_text(item), "path": path}
+    model: dict[str, Any] = {"name": as_text(item.get("name", "")), "path": path}
     for key in ("tool_id", "type"):
         if item.get(key) is not None:
-            model[key] = _text(item[key])
+            model[key] = as_text(item[key])
     if body_key in item:
-        model["body"] = _pretty(item[body_key])
+        model["body"] = pretty_text(item[body_key])
         model["body_path"] = mark((*parts, body_key))
     return model
 
@@ -426,8 +242,8 @@ def _io_model(io: object, parts: Parts, mark: _PathCollector) -> dict[str, Any] 
         messages = [_message_model(m, (*parts, "messages", k), mark) for k, m in enumerate(io["messages"])]
         return {"path": path, "messages": messages}
     if isinstance(io, dict) and "value" in io and len(io) == 1:
-        return {"path": path, "value": _pretty(io["value"]), "value_path": mark((*parts, "value"))}
-    return {"path": path, "value": _pretty(io), "value_path": path}
+        return {"path": path, "value": pretty_text(io["value"]), "value_path": mark((*parts, "value"))}
+    return {"path": path, "value": pretty_text(io), "value_path": path}
 
 
 def _span_model(
@@ -444,20 +260,20 @@ def _span_model(
     if kind is None and isinstance(nested, dict):
         kind = nested.get("kind")
         kind_path = mark((*meta_parts, "span", "kind"))
-    start = _whole(span.get("start_ns"))
-    duration = _whole(span.get("duration"))
+    start = whole_number(span.get("start_ns"))
+    duration = whole_number(span.get("duration"))
     model: dict[str, Any] = {
         "index": index,
         "path": mark(parts),
         "locator": list(parts),
-        "name": _text(span.get("name", "(unnamed)")),
+        "name": as_text(span.get("name", "(unnamed)")),
         "name_path": mark((*parts, "name")),
-        "kind": _text(kind) if kind is not None else "span",
+        "kind": as_text(kind) if kind is not None else "span",
         "kind_path": kind_path,
-        "span_id": _text(span.get("span_id", "")),
-        "trace_id": _text(span.get("trace_id", "")),
-        "parent_id": _text(span.get("parent_id", "")),
-        "status": _text(span.get("status", "")),
+        "span_id": as_text(span.get("span_id", "")),
+        "trace_id": as_text(span.get("trace_id", "")),
+        "parent_id": as_text(span.get("parent_id", "")),
+        "status": as_text(span.get("status", "")),
         "status_path": mark((*parts, "status")),
         "start_ns": start,
         "duration_ns": duration,
@@ -468,12 +284,12 @@ def _span_model(
     shown = {"name", "status", "duration", "meta", "metrics", "tags"}
     identity = ("span_id", "trace_id", "parent_id", "start_ns", "session_id")
     field_keys = [k for k in identity if k in span] + sorted(set(span) - shown - set(identity))
-    model["span_fields"] = [[key, _text(span[key]), mark((*parts, key))] for key in field_keys]
+    model["span_fields"] = [[key, as_text(span[key]), mark((*parts, key))] for key in field_keys]
     if span.get("session_id") is not None:
-        model["session_id"] = _text(span["session_id"])
+        model["session_id"] = as_text(span["session_id"])
     for key in ("model_name", "model_provider"):
         if meta.get(key) is not None:
-            model[key] = _text(meta[key])
+            model[key] = as_text(meta[key])
             model[f"{key}_path"] = mark((*meta_parts, key))
 
     error = meta.get("error")
@@ -481,13 +297,13 @@ def _span_model(
         model["error"] = {
             "path": mark((*meta_parts, "error")),
             "fields": [
-                [key, _pretty(error[key]), mark((*meta_parts, "error", key))]
+                [key, pretty_text(error[key]), mark((*meta_parts, "error", key))]
                 for key in ("type", "message", "stack", *sorted(set(error) - {"type", "message", "stack"}))
                 if key in error
             ],
         }
     elif error is not None:
-        model["error"] = {"path": mark((*meta_parts, "error")), "fields": [["error", _pretty(error), ""]]}
+        model["error"] = {"path": mark((*meta_parts, "error")), "fields": [["error", pretty_text(error), ""]]}
 
     model["input"] = _io_model(meta.get("input"), (*meta_parts, "input"), mark)
     model["output"] = _io_model(meta.get("output"), (*meta_parts, "output"), mark)
@@ -505,14 +321,14 @@ def _span_model(
     metadata = meta.get("metadata")
     model["metadata_path"] = mark((*meta_parts, "metadata"))
     model["metadata"] = (
-        [[key, _text(metadata[key]), mark((*meta_parts, "metadata", key))] for key in sorted(metadata)]
+        [[key, as_text(metadata[key]), mark((*meta_parts, "metadata", key))] for key in sorted(metadata)]
         if isinstance(metadata, dict)
         else []
     )
     known = {"kind", "span", "input", "output", "metadata", "error", "tool_definitions"}
     known |= {"model_name", "model_provider"}
     model["other_meta"] = [
-        [key, _text(meta[key]), mark((*meta_parts, key))] for key in sorted(set(meta) - known)
+        [key, as_text(meta[key]), mark((*meta_parts, key))] for key in sorted(set(meta) - known)
     ]
 
     metrics = span.get("metrics")
@@ -521,17 +337,17 @@ def _span_model(
     if isinstance(metrics, dict):
         ordered = [k for k in _METRIC_LABELS if k in metrics] + sorted(set(metrics) - set(_METRIC_LABELS))
         model["metrics"] = [
-            [_METRIC_LABELS.get(k, k), _format_metric(k, metrics[k]), mark((*parts, "metrics", k)), k]
+            [_METRIC_LABELS.get(k, k), format_metric(k, metrics[k]), mark((*parts, "metrics", k)), k]
             for k in ordered
         ]
-        cost = _number(metrics.get("total_cost"))
+        cost = json_number(metrics.get("total_cost"))
         if cost is not None:
-            if _ordinary(cost):  # only these are added up for the trace's cost
+            if ordinary(cost):  # only these are added up for the trace's cost
                 model["cost_usd"] = cost
             model["cost_text"] = format_cost(cost)
-        tokens = _whole(metrics.get("total_tokens"))
+        tokens = whole_number(metrics.get("total_tokens"))
         if tokens is not None:
-            model["tokens_text"] = f"{_grouped(tokens)} tokens"
+            model["tokens_text"] = f"{grouped(tokens)} tokens"
 
     # Tags: the public payload's tags apply to every span (spec §1.1); EVP spans carry their own.
     model["tags"] = [
@@ -540,18 +356,20 @@ def _span_model(
     model["tags_path"] = mark((*parts, "tags"))
     span_tags = span.get("tags")
     if isinstance(span_tags, list):
-        model["tags"] += [[_text(tag), mark((*parts, "tags", k)), "span"] for k, tag in enumerate(span_tags)]
+        model["tags"] += [
+            [as_text(tag), mark((*parts, "tags", k)), "span"] for k, tag in enumerate(span_tags)
+        ]
     return model, mark.paths
 
 
 def _tool_definition(tool: object, parts: Parts, mark: _PathCollector) -> dict[str, Any]:
     path = mark(parts)
     if not isinstance(tool, dict):
-        return {"name": "", "description": "", "schema": _pretty(tool), "path": path}
+        return {"name": "", "description": "", "schema": pretty_text(tool), "path": path}
     return {
-        "name": _text(tool.get("name", "")),
-        "description": _text(tool.get("description", "")),
-        "schema": _pretty(tool["schema"]) if "schema" in tool else "",
+        "name": as_text(tool.get("name", "")),
+        "description": as_text(tool.get("description", "")),
+        "schema": pretty_text(tool["schema"]) if "schema" in tool else "",
         "path": path,
     }
 
@@ -749,7 +567,7 @@ def _enclosing(path: str, candidates: Container[str]) -> str | None:
 
 
 def _diff_value_text(value: object) -> str:
-    text = _dumps(value, separators=(", ", ": "), sort_keys=True)
+    text = json_text(value, separators=(", ", ": "), sort_keys=True)
     if len(text) > _MAX_DIFF_VALUE_CHARS:
         text = text[:_MAX_DIFF_VALUE_CHARS] + f"…[{len(text) - _MAX_DIFF_VALUE_CHARS} more characters]"
     return text
@@ -768,7 +586,7 @@ class _Subtree:
 
     def text(self) -> str:
         if self._text is None:
-            self._text = _dumps(self.value, sort_keys=True)
+            self._text = json_text(self.value, sort_keys=True)
         return self._text
 
     def __eq__(self, other: object) -> bool:
@@ -818,7 +636,7 @@ def _script_json(value: object) -> str:
     (so ``</script>`` and ``<!--`` cannot occur) and no U+2028/U+2029 line separators. A lone
     surrogate (JSON text may escape one, ``"\\ud800"``) is kept as its escape, so the page can be
     written as UTF-8 and the script still reads the same string."""
-    text = _dumps(value)
+    text = json_text(value)
     text = (
         text.replace("&", "\\u0026")
         .replace("<", "\\u003c")
