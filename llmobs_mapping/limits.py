@@ -69,6 +69,9 @@ def _rough_size(span: Span) -> int:
     return _size_bound((tuple(span), span.model_name, span.model_provider)) + _SLACK
 
 
+_FLOOR = 64  # texts of at most this many UTF-8 bytes are never cut
+
+
 # A slot is a place holding cuttable text: (getter, setter) over a mutable copy of the IO objects.
 _Slot = tuple[Callable[[], str], Callable[[str], None]]
 
@@ -87,7 +90,7 @@ def _slots(io: dict[str, Any]) -> list[_Slot]:
             slot(result, "result")
         for call in message.get("tool_calls", ()):
             text = json.dumps(call["arguments"], sort_keys=True, ensure_ascii=False)
-            if len(text) > 64:
+            if len(text.encode("utf-8")) > _FLOOR:  # bytes, as everywhere here (not characters)
                 slots.append(_arguments_slot(call, text))
     return slots
 
@@ -108,7 +111,6 @@ def _copy_io(io: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if io is None else json.loads(json.dumps(io))
 
 
-_FLOOR = 64  # texts of at most this many UTF-8 bytes are never cut
 _MIN_CUT = 256  # each round removes at least this much, so escaping and markers cannot stall it
 
 

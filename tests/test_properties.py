@@ -902,7 +902,8 @@ def _exhausted_size(span: Json) -> int:
                 if len(result["result"].encode()) > _CUT_SLOT:
                     result["result"] = worst
             for call in message.get("tool_calls", ()):
-                if len(json.dumps(call["arguments"], ensure_ascii=False)) > _CUT_SLOT:
+                text = json.dumps(call["arguments"], sort_keys=True, ensure_ascii=False)
+                if len(text.encode()) > _CUT_SLOT:
                     call["arguments"] = {"value": worst}
     return len(dumps(span))
 
