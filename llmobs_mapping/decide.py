@@ -22,7 +22,7 @@ from .exchange import read_exchange
 from .exchange_types import Exchange
 from .filters import Fact
 from .metrics import total_cost
-from .settings import Settings
+from .settings import Settings, require_settings
 
 __all__ = ["REASONS", "Decision", "decide", "filter_facts", "sample_key_fraction"]
 
@@ -82,6 +82,10 @@ def decide(
     ``api_key_hashes`` and the ``api_key_name`` filter field); None when unknown. ``exchange`` may be
     a document or an :class:`Exchange`; a malformed document raises :class:`~.errors.InvalidInput`.
     """
+    require_settings(settings)
+    for name, value in (("api_key_hash", api_key_hash), ("api_key_name", api_key_name)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a string or None, not {type(value).__name__}")
     exchange = read_exchange(exchange)
     if not exchange.generation_id:
         return Decision(False, "not_traceable")

@@ -16,7 +16,7 @@ from .canonical import canonical_json, pretty_json
 from .errors import InvalidInput, InvalidSettings
 from .ids import apm_trace_id
 from .limits import fit_span
-from .settings import Settings
+from .settings import Settings, require_settings
 from .spans import Span, to_spans
 from .tags import make_tag
 
@@ -118,7 +118,10 @@ _SPAN_ENCODERS: dict[str, Callable[[Span, Settings], dict[str, Any]]] = {
 
 def encode_spans(spans: Sequence[Span], settings: Settings, format: Format = "public") -> Any:
     """Wrap encoded spans in the format's payload (all spans from one exchange share tags)."""
+    require_settings(settings)
     encoder = _encoder(format)
+    if not spans:
+        raise InvalidInput("$", "needs at least one span (to_spans gives one or more)")
     encoded = [encoder(fit_span(span, settings, encoder), settings) for span in spans]
     if format == "evp":
         return [
@@ -134,7 +137,7 @@ def encode_spans(spans: Sequence[Span], settings: Settings, format: Format = "pu
 def _encoder(format: str) -> Callable[[Span, Settings], dict[str, Any]]:
     try:
         return _SPAN_ENCODERS[format]
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: an unhashable value such as ["evp"]
         raise InvalidSettings("$.format", f"must be 'public' or 'evp', not {format!r}") from None
 
 

@@ -221,11 +221,20 @@ def _check_tools(value: Any) -> None:
 
 
 def _read_headers(value: Any) -> dict[str, str]:
+    """Header names are case-insensitive: two names that differ only in case are one header given
+    twice, refused (like a JSON key written twice) rather than letting their order decide."""
     if value is None:
         return {}
-    return {
-        key.lower(): as_str(item, ("headers",), key) for key, item in as_obj(value, (), "headers").items()
-    }
+    headers: dict[str, str] = {}
+    for key, item in as_obj(value, (), "headers").items():
+        if not isinstance(key, str):  # only a Python caller can do this: JSON keys are strings
+            fail(("headers",), f"has a key that is not a string ({type(key).__name__})")
+        name = key.lower()
+        if name in headers:
+            # at the object, not a key: which of the two comes second depends on the reader's key order
+            fail(("headers",), f"names the header {name!r} twice (names are case-insensitive)")
+        headers[name] = as_str(item, ("headers",), key)
+    return headers
 
 
 # -- response -----------------------------------------------------------------------------------

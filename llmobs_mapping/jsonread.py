@@ -16,6 +16,7 @@ Two ways to use them, one set of rules:
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
@@ -23,6 +24,8 @@ from .errors import InvalidInput, MappingError, json_path
 from .jsondiff import json_kind
 
 __all__ = [
+    "MAX_COUNT",
+    "MAX_NUMBER",
     "ErrorClass",
     "Node",
     "as_bool",
@@ -47,8 +50,17 @@ Parts = tuple[str | int, ...]
 Key = str | int | None
 
 
+# Datadog stores counts and nanosecond timestamps as 64-bit integers and other numbers as 64-bit
+# floats: a value past these is refused where it is read, not sent to be rejected with its batch.
+MAX_COUNT = 2**63 - 1
+MAX_NUMBER = sys.float_info.max
+_COUNT_RANGE = f"is out of range: at most {MAX_COUNT} (a 64-bit integer)"
+
+
 def type_name(value: object) -> str:
     """JSON name of a Python value's type, for error messages (integers and floats are numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):  # only from Python: JSON has neither
+        return "NaN" if math.isnan(value) else "an infinity"
     kind = json_kind(value)
     return "number" if kind in ("integer", "float") else kind
 
@@ -109,6 +121,8 @@ def as_num(
     if not is_number(value):
         fail(path_to(where, key), f"must be a number, not {type_name(value)}", error)
     number: int | float = value
+    if not -MAX_NUMBER <= number <= MAX_NUMBER:  # an integer past a double: 400 digits
+        fail(path_to(where, key), "is out of range: Datadog reads numbers as 64-bit floats", error)
     return number
 
 
@@ -116,15 +130,17 @@ def opt_num(
     value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
 ) -> int | float | None:
     kind = type(value)
-    if value is None or kind is int or (kind is float and math.isfinite(value)):  # the common cases
+    if value is None or (kind is float and math.isfinite(value)):  # the common cases
         return value  # type: ignore[no-any-return]
     return as_num(value, where, key, error=error)
 
 
 def as_count(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput) -> int:
     """A non-negative whole number (token counts); ``3.0`` is read as 3."""
-    if type(value) is int and value >= 0:  # the common case, checked first
+    if type(value) is int and 0 <= value <= MAX_COUNT:  # the common case, checked first
         return value
+    if type(value) is int and value > MAX_COUNT:
+        fail(path_to(where, key), _COUNT_RANGE, error)
     number = as_num(value, where, key, error=error)
     if isinstance(number, float):
         if not number.is_integer():
@@ -132,13 +148,15 @@ def as_count(value: Any, where: Parts = (), key: Key = None, *, error: ErrorClas
         number = int(number)
     if number < 0:
         fail(path_to(where, key), f"must not be negative, not {number}", error)
+    if number > MAX_COUNT:
+        fail(path_to(where, key), _COUNT_RANGE, error)
     return number
 
 
 def opt_count(
     value: Any, where: Parts = (), key: Key = None, *, error: ErrorClass = InvalidInput
 ) -> int | None:
-    if value is None or (type(value) is int and value >= 0):  # the common cases
+    if value is None or (type(value) is int and 0 <= value <= MAX_COUNT):  # the common cases
         return value
     return as_count(value, where, key, error=error)
 

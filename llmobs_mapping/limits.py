@@ -29,17 +29,28 @@ _ASCII = json.JSONEncoder(check_circular=False)
 _SLACK = 64 * 1024  # keys, wrapper and ids: spans whose fields are far below the limit are not encoded
 
 
+def utf8_size(text: str) -> int:
+    """UTF-8 bytes of ``text``. A lone surrogate (only a Python caller or a ``\\ud800`` escape makes
+    one) counts as 3 bytes here; writing the payload refuses it later (``encode.dumps``)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def truncate_text(text: str, remove: int) -> str:
     """``text`` with about ``remove`` UTF-8 bytes cut from its end and the marker appended."""
-    data = text.encode("utf-8")
-    keep = max(0, len(data) - remove - len(_MARKER.format(remove).encode("utf-8")))
-    head = data[:keep].decode("utf-8", errors="ignore")
-    removed = len(data) - len(head.encode("utf-8"))
+    data = text.encode("utf-8", "surrogatepass")
+    keep = max(0, len(data) - remove - utf8_size(_MARKER.format(remove)))
+    while True:  # at most 3 steps back: the cut fell inside a character
+        try:
+            head = data[:keep].decode("utf-8", "surrogatepass")
+            break
+        except UnicodeDecodeError:
+            keep -= 1
+    removed = len(data) - keep
     return head + _MARKER.format(removed)
 
 
 def _size(encoded: dict[str, Any]) -> int:
-    return len(canonical_json(encoded).encode("utf-8"))
+    return utf8_size(canonical_json(encoded))
 
 
 def _size_bound(value: Any) -> int:
@@ -90,7 +101,7 @@ def _slots(io: dict[str, Any]) -> list[_Slot]:
             slot(result, "result")
         for call in message.get("tool_calls", ()):
             text = json.dumps(call["arguments"], sort_keys=True, ensure_ascii=False)
-            if len(text.encode("utf-8")) > _FLOOR:  # bytes, as everywhere here (not characters)
+            if utf8_size(text) > _FLOOR:  # bytes, as everywhere here (not characters)
                 slots.append(_arguments_slot(call, text))
     return slots
 
@@ -145,7 +156,7 @@ def fit_span(span: Span, settings: Settings, encode: Callable[[Span, Settings], 
     new_in, new_out = _copy_io(span.input), _copy_io(span.output)
     slots = [*(_slots(new_in) if new_in else []), *(_slots(new_out) if new_out else [])]
     originals = [get() for get, _ in slots]
-    lengths = [len(text.encode("utf-8")) for text in originals]
+    lengths = [utf8_size(text) for text in originals]
     level = max(lengths, default=0)
     candidate = span._replace(input=new_in, output=new_out, metadata={**span.metadata, "truncated": True})
     while True:

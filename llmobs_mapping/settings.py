@@ -26,6 +26,7 @@ __all__ = [
     "MAX_SPAN_BYTES_LIMIT",
     "Settings",
     "normalize_ml_app",
+    "require_settings",
 ]
 
 DEFAULT_URL = "https://api.us5.datadoghq.com"  # OpenRouter's Datadog page: the default Url
@@ -208,7 +209,12 @@ class Settings:
             raise InvalidSettings(
                 "$.config.apiKey", "must be printable ASCII without spaces (a pasted newline or space?)"
             )
+        seen: set[str] = set()
         for name, value in self.headers:
+            if name.lower() in seen:  # HTTP header names are case-insensitive: which one would count?
+                message = f"names the header {name.lower()!r} twice (names are case-insensitive)"
+                raise InvalidSettings("$.config.headers", message)
+            seen.add(name.lower())
             if not _HEADER_NAME.fullmatch(name):
                 raise InvalidSettings(
                     json_path(("config", "headers", name)), "is not a valid HTTP header name"
@@ -255,8 +261,11 @@ class Settings:
         headers_node = config.get("headers")
         headers: list[tuple[str, str]] = []
         if headers_node.value is not None:
-            for key, value in sorted(headers_node.obj().items()):
+            for key, value in headers_node.obj().items():
+                if not isinstance(key, str):  # only a Python caller can do this: JSON keys are strings
+                    headers_node.fail(f"has a key that is not a string ({type(key).__name__})")
                 headers.append((key, headers_node.child(key, value).str_()))
+            headers.sort()
         hashes_node = root.get("api_key_hashes")
         hashes = None
         if hashes_node.value is not None:
@@ -283,3 +292,14 @@ class Settings:
     @property
     def header_map(self) -> Mapping[str, str]:
         return dict(self.headers)
+
+
+def require_settings(value: object) -> Settings:
+    """``value`` if it is a :class:`Settings`; else :class:`~.errors.InvalidSettings` at ``$``
+    (the easy mistake: passing OpenRouter's destination object itself)."""
+    if not isinstance(value, Settings):
+        hint = ""
+        if isinstance(value, dict):
+            hint = " (read a destination object with Settings.from_destination)"
+        raise InvalidSettings("$", f"must be a Settings, not {type(value).__name__}{hint}")
+    return value

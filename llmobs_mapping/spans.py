@@ -16,7 +16,7 @@ from .messages import input_messages, output_messages
 from .metadata import custom_metadata, llm_metadata
 from .metrics import llm_metrics
 from .privacy import redact
-from .settings import Settings
+from .settings import Settings, require_settings
 from .tags import payload_tags
 
 __all__ = ["ROOT_PARENT_ID", "Span", "to_spans"]
@@ -137,6 +137,7 @@ def to_spans(exchange: Any, settings: Settings) -> list[Span]:
     Tree (contract §3): ``trace.trace_name`` → a workflow root; ``trace.span_name`` → a workflow
     span above the LLM span; otherwise the LLM span is the top span. Privacy mode is applied here.
     """
+    require_settings(settings)
     exchange = read_exchange(exchange)
     gen = exchange.generation_id
     if gen is None:

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from .jsonread import as_count, fail, path_to
+from .jsonread import MAX_COUNT, as_count, fail, path_to
 
 __all__ = ["read_timestamp"]
 
@@ -45,6 +45,8 @@ def read_timestamp(value: Any, where: tuple[str | int, ...] = (), key: str | Non
         result = (since.days * 86_400 + since.seconds) * 1_000_000_000 + nanos
         if result < 0:
             fail(path_to(where, key), "must not be before 1970-01-01")
+        if result > MAX_COUNT:
+            fail(path_to(where, key), "must be before 2262-04-11T23:47:16.854775807Z (64-bit nanoseconds)")
         return result
     if kind is int or kind is float:  # a count: whole (5.0 is 5) and not negative
         return as_count(value, where, key)

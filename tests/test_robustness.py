@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 from conftest import run_cli_to_full_disk
 
-from llmobs_mapping import InvalidInput, InvalidSettings, Settings, build_payload, dumps
+from llmobs_mapping import (
+    InvalidInput,
+    InvalidSettings,
+    Settings,
+    build_payload,
+    decide,
+    dumps,
+    encode_spans,
+    to_spans,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = json.loads((ROOT / "examples" / "seed-exchange.json").read_text(encoding="utf-8"))
@@ -179,3 +188,95 @@ def test_a_case_document_refuses_unknown_keys(tmp_path: Path) -> None:
     assert result.returncode == 2
     error = json.loads(result.stderr)
     assert (error["error"], error["path"]) == ("InvalidInput", "$.fromat")
+
+
+# -- the Python API (an adversarial review of the public functions) -------------------------------
+
+
+def test_a_lone_surrogate_in_an_id_is_invalid_input_not_a_unicode_error() -> None:
+    exchange = json.loads(json.dumps(SEED))
+    exchange["response"]["id"] = "gen-\ud800"
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        dumps(build_payload(exchange, Settings(ml_app="app")))
+
+
+def test_a_lone_surrogate_in_a_text_that_is_cut_is_handled() -> None:
+    exchange = json.loads(json.dumps(SEED))
+    exchange["request"]["messages"][0]["content"] = "\ud800" + "y" * 3000  # kept in the cut head
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        dumps(build_payload(exchange, Settings(ml_app="app", max_span_bytes=1024)))
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "path"),
+    [
+        (("timing", "end"), 10**400, "$.timing.end"),
+        (("timing", "end"), 2**63, "$.timing.end"),
+        (("response", "usage", "cost"), -(10**400), "$.response.usage.cost"),
+        (("response", "usage", "completion_tokens"), 2**63, "$.response.usage.completion_tokens"),
+    ],
+)
+def test_numbers_datadog_cannot_store_are_refused_at_their_path(
+    where: tuple[str, ...], value: int, path: str
+) -> None:
+    exchange = json.loads(json.dumps(SEED))
+    holder = exchange
+    for key in where[:-1]:
+        holder = holder[key]
+    holder[where[-1]] = value
+    if where[0] == "timing":
+        exchange["timing"]["start"] = 0
+    with pytest.raises(InvalidInput) as info:
+        build_payload(exchange, Settings(ml_app="app"))
+    assert info.value.path == path
+    assert "out of range" in info.value.message
+
+
+def test_nan_is_named_as_nan() -> None:
+    exchange = json.loads(json.dumps(SEED))
+    exchange["response"]["usage"]["cost"] = float("nan")
+    with pytest.raises(InvalidInput, match="must be a number, not NaN"):
+        build_payload(exchange, Settings(ml_app="app"))
+
+
+def test_destination_headers_repeated_in_another_case_are_refused() -> None:
+    with pytest.raises(InvalidSettings) as info:
+        Settings.from_destination({"config": {"mlApp": "a", "headers": {"X-Team": "a", "x-team": "b"}}})
+    assert (info.value.path, info.value.message) == (
+        "$.config.headers",
+        "names the header 'x-team' twice (names are case-insensitive)",
+    )
+    with pytest.raises(InvalidSettings, match="twice"):
+        Settings(ml_app="a", headers=(("X-Team", "a"), ("x-team", "b")))
+    with pytest.raises(InvalidSettings, match="not a string"):
+        Settings.from_destination({"config": {"mlApp": "a", "headers": {1: "x", "a": "y"}}})
+
+
+def test_the_destination_object_instead_of_settings_is_a_typed_error() -> None:
+    destination = json.loads(SETTINGS.read_text(encoding="utf-8"))
+    for call in (
+        lambda: build_payload(SEED, destination),
+        lambda: to_spans(SEED, destination),
+        lambda: encode_spans([], destination),
+        lambda: decide(SEED, destination),
+    ):
+        with pytest.raises(InvalidSettings, match=r"Settings\.from_destination"):
+            call()
+
+
+def test_a_format_that_is_not_a_name_is_a_typed_error() -> None:
+    with pytest.raises(InvalidSettings, match="must be 'public' or 'evp'"):
+        build_payload(SEED, Settings(ml_app="app"), ["evp"])  # type: ignore[arg-type]
+
+
+def test_encoding_no_spans_is_a_typed_error() -> None:
+    with pytest.raises(InvalidInput, match="at least one span"):
+        encode_spans([], Settings(ml_app="app"))
+
+
+@pytest.mark.parametrize("keyword", ["api_key_hash", "api_key_name"])
+@pytest.mark.parametrize("value", [b"x", ["x"], {"x": 1}])
+def test_decide_refuses_a_key_hash_or_name_that_is_not_a_string(keyword: str, value: object) -> None:
+    # str() of these would match a "contains" rule or miss the allowlist without a word
+    with pytest.raises(TypeError, match=f"{keyword} must be a string or None"):
+        decide(SEED, Settings(ml_app="app"), **{keyword: value})  # type: ignore[arg-type]

@@ -33,12 +33,15 @@ SCHEMA_CANNOT_STATE = (
     (r"\$\.timing\.end", r"is before timing\.start"),
     (r"\$\.timing\.first_token", r"must lie between timing\.start and timing\.end"),
     (r"\$\.timing\.\w+", r".* is not a valid date and time|must not be before 1970-01-01"),
+    (r"\$\.timing\.\w+", r"must be before 2262"),  # a date string past 64-bit nanoseconds
+    (r"\$\.headers", r"names the header .* twice"),  # names are case-insensitive
     (r"\$\.stream(?:[.\[].*)?", r".*"),  # a line of the SSE text, or a member of the body it builds
 )
 # For settings: the URL rules, Datadog's ml_app normalisation, and what a filter value means.
 SETTINGS_SCHEMA_CANNOT_STATE = (
     (r"\$\.config\.url", r".*"),
     (r"\$\.config\.mlApp", r"is empty after Datadog's ml_app normalisation"),
+    (r"\$\.config\.headers", r"names the header .* twice"),  # names are case-insensitive
     (r"\$\.filter_rules\.groups\[\d+\]\.rules\[\d+\]\.value", r"must be a number for operator"),
     (r"\$\.filter_rules\.groups\[\d+\]\.rules\[\d+\]\.value", r"is not a valid regular expression"),
 )
