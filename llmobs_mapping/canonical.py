@@ -65,13 +65,16 @@ class DuplicateKey(ValueError):
     def __init__(self, key: str, path: str | None = None) -> None:
         self.key = key
         self.path = path  # of the object that repeats the key; None when it could not be found
-        #: the error message for the object at ``path``
-        self.sentence = (
+        #: the error message for the object at ``path``. The key is not in it: in an exchange a key
+        #: can be content (a tool parameter's name, a provider's echo), and the path locates it.
+        self.sentence = "repeats a key: JSON readers disagree on which value counts, so it is refused"
+        #: the same naming the key, for documents that hold no content (a destination)
+        self.sentence_naming_key = (
             f"repeats the key {json.dumps(key, ensure_ascii=False)[:80]}: JSON readers disagree on "
-            "which value counts, so the document is refused"
+            "which value counts, so it is refused"
         )
         where = f" at {path}" if path is not None else ""
-        super().__init__(f"duplicate key {json.dumps(key, ensure_ascii=False)[:80]}{where}")
+        super().__init__(f"duplicate key{where}")
 
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -39,8 +39,9 @@ def load_json(source: str, error: Callable[[str, str], MappingError]) -> Any:
         raise error("$", f"cannot read {source!r}: {exc.__class__.__name__}: {exc}") from None
     try:
         return strict_loads(text)
-    except DuplicateKey as exc:
-        raise error(exc.path or "$", exc.sentence) from None
+    except DuplicateKey as exc:  # only a destination holds no content, so only there is the key named
+        message = exc.sentence_naming_key if error is InvalidSettings else exc.sentence
+        raise error(exc.path or "$", message) from None
     except (ValueError, RecursionError) as exc:
         raise error("$", f"{source!r} is not valid JSON ({exc})") from None
 

@@ -9,6 +9,7 @@ completion shape as a response.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .exchange_types import Choice, Completion, ErrorInfo, Exchange, InputMessage, ToolCall, Usage
@@ -54,7 +55,11 @@ def read_exchange(doc: Any) -> Exchange:
     if request is None:
         fail(("request",), "is required")
     req = as_obj(request, (), "request")
-    messages = _read_messages(req.get("messages"))
+    prompt = req.get("prompt")
+    if req.get("messages") is None and prompt is not None:  # a legacy completions request (§1.1)
+        messages: tuple[InputMessage, ...] = (InputMessage("user", as_str(prompt, ("request",), "prompt")),)
+    else:
+        messages = _read_messages(req.get("messages"))
     requested_model = opt_str(req.get("model"), ("request",), "model")
     trace_value = req.get("trace")
     trace: dict[str, Any] = {} if trace_value is None else as_obj(trace_value, ("request",), "trace")
@@ -143,7 +148,7 @@ _MESSAGES = ("request", "messages")
 
 def _read_messages(items: Any) -> tuple[InputMessage, ...]:
     if items is None:
-        fail(_MESSAGES, "is required")
+        fail(_MESSAGES, "is required (or, for a legacy completions request, prompt)")
     if type(items) is not list:
         fail(_MESSAGES, f"must be an array, not {type_name(items)}")
     if not items:
@@ -350,16 +355,18 @@ def _read_status(value: Any, where: tuple[str | int, ...]) -> int:
 
 
 def _read_error(value: Any, where: tuple[str | int, ...], status: int | None) -> ErrorInfo:
-    """OpenRouter's ``{"code", "message", "metadata"?}``; inside a 200 the code is the status (§9)."""
+    """OpenRouter's ``{"code", "message", "metadata"?}``. Inside a 200 (``status`` None) an HTTP
+    ``code`` is the status (contract §9); a code that is a name (``"server_error"``, OpenRouter's
+    mid-stream example) or no code at all leaves the status unknown, and the name, else ``error``,
+    is the type unless ``metadata.error_type`` gives one (spec §5)."""
     error = as_obj(value, where)
+    code_name = None
     if status is None:
         code = error.get("code")
-        if code is None:
-            fail(
-                (*where, "code"),
-                "is required: an error reported inside an HTTP 200 needs its HTTP status code",
-            )
-        status = _read_status(code, (*where, "code"))
+        if type(code) is str and not _HTTP_CODE.fullmatch(code):
+            code_name = code.strip() or None
+        elif code is not None:
+            status = _read_status(int(code) if type(code) is str else code, (*where, "code"))
     message = opt_str(error.get("message"), where, "message")
     metadata_value = error.get("metadata")
     error_type = provider = None
@@ -367,12 +374,16 @@ def _read_error(value: Any, where: tuple[str | int, ...], status: int | None) ->
         metadata = as_obj(metadata_value, where, "metadata")
         error_type = opt_str(metadata.get("error_type"), (*where, "metadata"), "error_type")
         provider = opt_str(metadata.get("provider_name"), (*where, "metadata"), "provider_name")
+    fallback = f"http_{status}" if status is not None else (code_name or "error")
     return ErrorInfo(
         status=status,
-        type=error_type or f"http_{status}",
-        message=message if message else f"HTTP {status}",
+        type=error_type or fallback,
+        message=message if message else (f"HTTP {status}" if status is not None else fallback),
         provider_name=provider or None,
     )
+
+
+_HTTP_CODE = re.compile(r"[1-5][0-9][0-9]", re.ASCII)  # "502" as a string is still an HTTP status
 
 
 def _read_http_error(value: Any, where: tuple[str | int, ...], status: int) -> ErrorInfo:

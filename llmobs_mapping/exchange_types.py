@@ -33,8 +33,8 @@ class InputMessage(NamedTuple):
 class ErrorInfo(NamedTuple):
     """A failed call: HTTP error, error body inside a 200, ``choices[].error`` or a mid-stream error."""
 
-    status: int  # the HTTP status, or error.code for errors reported inside a 200
-    type: str  # error.metadata.error_type, else "http_<status>"
+    status: int | None  # the HTTP status, or error.code inside a 200 (None: a named code, or none)
+    type: str  # error.metadata.error_type, else "http_<status>", else the named code, else "error"
     message: str
     provider_name: str | None  # error.metadata.provider_name
 

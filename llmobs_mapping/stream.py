@@ -9,10 +9,12 @@ Rules (openrouter-broadcast.md §7, contract §1 and §4 "Streams are reassemble
 - ``data: [DONE]`` ends the stream; anything after it is ignored.
 - ``delta.content``, ``delta.reasoning`` and ``delta.refusal`` are joined per choice index; tool-call
   deltas are joined by ``tool_calls[].index`` (id, type and name from the first delta that has them,
-  argument fragments concatenated). ``id``, ``model`` and ``provider`` come from the first chunk that
-  has them; ``finish_reason``/``native_finish_reason`` are the last non-null value per choice; ``usage``
-  comes from the chunk that carries it (the last one, should there be several), with or without
-  choices.
+  argument fragments concatenated; a delta with a different id under an index already used starts
+  another call, as some providers send each parallel call whole under index 0). A legacy
+  completions chunk's ``choices[].text`` (no ``delta``) is content. ``id``, ``model`` and
+  ``provider`` come from the first chunk that has them; ``finish_reason``/``native_finish_reason``
+  are the last non-null value per choice; ``usage`` comes from the chunk that carries it (the last
+  one, should there be several), with or without choices.
 - A chunk with ``error`` (mid-stream error, HTTP status stays 200) records the error object and ends
   the content: its own choices (``finish_reason: "error"``) still count, later content deltas do not.
   A later usage chunk or ``[DONE]`` is still read.
@@ -45,7 +47,7 @@ from typing import Any, NoReturn
 
 from .canonical import STRICT_DECODER, DuplicateKey
 from .errors import InvalidInput
-from .jsonread import type_name
+from .jsonread import MAX_COUNT, is_number, type_name
 
 __all__ = ["STREAM_PATH", "Reassembled", "reassemble"]
 
@@ -92,7 +94,8 @@ class _ToolCallParts:
 class _ChoiceParts:
     role: str | None = None
     texts: dict[str, list[str]] = field(default_factory=dict)  # content / reasoning / refusal pieces
-    tool_calls: dict[int, _ToolCallParts] = field(default_factory=dict)
+    # keyed by (index, n): n counts the calls a provider sent under one reused index (see _add_tool_call)
+    tool_calls: dict[tuple[int, int], _ToolCallParts] = field(default_factory=dict)
     finish_reason: str | None = None
     native_finish_reason: str | None = None
     error: dict[str, Any] | None = None
@@ -136,11 +139,11 @@ class _Line:
         return value
 
     def opt_index(self, value: Any, *where: str | int) -> int | None:
-        if value is None:
-            return None
-        if type(value) is not int or value < 0:
-            self.fail(f"{_member(where)} must be a non-negative integer, not {json.dumps(value)[:40]}")
-        return value
+        if value is None or (type(value) is int and 0 <= value <= MAX_COUNT):
+            return value
+        # a number is shown (1.5, -1); anything else by its type only: a string here could be content
+        shown = type_name(value) if not is_number(value) else value if value <= MAX_COUNT else "too large"
+        self.fail(f"{_member(where)} must be a non-negative integer, not {shown}")
 
 
 _DECODER = STRICT_DECODER
@@ -220,6 +223,11 @@ class _Assembler:
                         parts.role = value
                 else:  # content, reasoning, refusal: joined per choice
                     parts.texts.setdefault(key, []).append(value)
+        elif item.get("text") is not None:  # a legacy completions chunk: choices[].text, no delta
+            text = item["text"]
+            if type(text) is not str:
+                line.wrong(text, "a string or null", "choices", position, "text")
+            parts.texts.setdefault("content", []).append(text)
         for key in ("finish_reason", "native_finish_reason"):  # last non-null wins
             reason = item.get(key)
             if reason is not None:
@@ -240,17 +248,25 @@ class _Assembler:
         function = line.opt_obj(call.get("function"), *where, "function") or {}
         name = line.opt_str(function.get("name"), *where, "function", "name")
         arguments = line.opt_str(function.get("arguments"), *where, "function", "arguments")
+        calls = parts.tool_calls
         if index is None:
             # Without an index (non-conforming providers): a new id starts a new call, otherwise the
             # fragment continues the latest call.
-            known = {slot.id: i for i, slot in parts.tool_calls.items() if slot.id is not None}
+            known = {slot.id: key for key, slot in calls.items() if slot.id is not None}
             if call_id is not None and call_id in known:
-                index = known[call_id]
-            elif call_id is not None or not parts.tool_calls:
-                index = max(parts.tool_calls, default=-1) + 1
+                key = known[call_id]
+            elif call_id is not None or not calls:
+                key = (max(calls, default=(-1, 0))[0] + 1, 0)
             else:
-                index = max(parts.tool_calls)
-        slot = parts.tool_calls.setdefault(index, _ToolCallParts())
+                key = max(calls)
+        else:
+            # The latest call under this index; a different id under it starts another call (some
+            # providers send every parallel call complete, each under index 0).
+            key = max((k for k in calls if k[0] == index), default=(index, 0))
+            current = calls.get(key)
+            if current is not None and call_id and current.id is not None and call_id != current.id:
+                key = (index, key[1] + 1)
+        slot = calls.setdefault(key, _ToolCallParts())
         if call_id and slot.id is None:
             slot.id = call_id
         if kind and slot.type is None:

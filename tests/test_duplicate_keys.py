@@ -96,7 +96,7 @@ def test_the_message_names_the_key_and_path() -> None:
         strict_loads('{"config": {"mlApp": "a", "url": "u", "mlApp": "b"}}')
     assert info.value.key == "mlApp"
     assert info.value.path == "$.config"
-    assert str(info.value) == 'duplicate key "mlApp" at $.config'
+    assert str(info.value) == "duplicate key at $.config"  # the key itself only where it is named
 
 
 # -- where JSON text is read -------------------------------------------------------------------
@@ -115,7 +115,7 @@ def test_map_refuses_a_destination_that_repeats_privacy_mode(tmp_path: Path) -> 
     error = json.loads(result.stderr)
     assert error["error"] == "InvalidSettings"
     assert error["path"] == "$"
-    assert '"privacy_mode"' in error["message"]
+    assert '"privacy_mode"' in error["message"]  # a destination holds no content: the key is named
 
 
 def test_map_refuses_an_exchange_that_repeats_a_key_at_its_path(tmp_path: Path) -> None:
@@ -127,7 +127,9 @@ def test_map_refuses_an_exchange_that_repeats_a_key_at_its_path(tmp_path: Path) 
     assert result.returncode == 2
     error = json.loads(result.stderr)
     assert (error["error"], error["path"]) == ("InvalidInput", "$.request.messages[0]")
-    assert '"content"' in error["message"]
+    # in an exchange a key can be content (a tool parameter's name): the path locates it, unquoted
+    assert error["message"].startswith("repeats a key")
+    assert '"content"' not in error["message"]
 
 
 def test_map_jsonl_reports_the_line_and_goes_on(tmp_path: Path) -> None:
@@ -155,10 +157,29 @@ def test_a_stream_chunk_that_repeats_a_key_is_refused_at_its_line() -> None:
     with pytest.raises(InvalidInput) as info:
         build_payload(exchange, Settings(ml_app="app"))
     assert info.value.path == "$.stream"
-    assert 'line 1: data repeats the key "content"' in info.value.message
+    assert info.value.message.startswith("line 1: data repeats a key")
 
 
 def test_tool_call_arguments_that_repeat_a_key_are_kept_as_text() -> None:
     # the model's own text: kept whole rather than guessing which value it meant (spec §4)
     raw = '{"city": "Paris", "city": "Lyon"}'
     assert tool_arguments(raw) == {"value": raw}
+
+
+def test_a_repeated_key_in_a_tool_definition_is_not_quoted(tmp_path: Path) -> None:
+    # privacy: the parameter's name is content; the error locates it by path only
+    secret = "patient_john_doe_hiv_status"
+    exchange = json.loads(SEED_TEXT)
+    exchange["request"]["tools"] = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    text = json.dumps(exchange).replace('"parameters": {}', f'"parameters": {{"{secret}": 1, "{secret}": 2}}')
+    source = tmp_path / "exchange.json"
+    source.write_text(text)
+    settings = tmp_path / "settings.json"
+    settings.write_text(SETTINGS_TEXT)
+    for command in (
+        ["map", str(source), "--settings", str(settings)],
+        ["map-jsonl", str(source), "--settings", str(settings)],
+    ):
+        result = _cli(*command)
+        assert secret not in result.stderr, command
+        assert "$.request.tools[0].function.parameters" in result.stderr

@@ -539,7 +539,7 @@ _BUILT_IN_METADATA = frozenset(
         "response_format",
     }
 )
-_PRIVATE_ERROR = re.compile(r"^(?P<type>\S+) \(HTTP (?P<status>\d{3})\)$")
+_PRIVATE_ERROR = re.compile(r"^(?P<type>\S+)(?: \(HTTP (?P<status>\d{3})\))?$")  # no status: type alone
 
 
 def _kept_strings(payload: Json) -> Iterator[str]:
@@ -597,13 +597,17 @@ def test_privacy_mode_shows_no_content(doc: Json, destination: Json, fmt: str) -
     assert not leaked, f"content shown in privacy mode: {sorted(leaked)[:10]}"
 
 
-def _content_free(payload: Json) -> Json:
+def _content_free(payload: Json, doc: Json) -> Json:
     """The payload minus exactly the content fields privacy mode removes or rewrites."""
     payload = copy.deepcopy(payload)
+    request = doc.get("request")
+    has_stop = isinstance(request, dict) and request.get("stop") is not None
     for span in _spans(payload):
         meta = span["meta"]
         for key in _CONTENT_KEYS:
             meta.pop(key, None)
+        if has_stop:  # the request's stop sequences are text the caller wrote
+            meta["metadata"].pop("stop", None)
         if "error" in meta:
             meta["error"].pop("message")
         meta["metadata"].pop("truncated", None)  # smaller spans may not need cutting
@@ -614,11 +618,12 @@ def _content_free(payload: Json) -> Json:
 @example(doc=EMPTY_BODY_ERROR, destination=PLAIN_DESTINATION, fmt="public")
 def test_privacy_payload_is_the_normal_payload_minus_content(doc: Json, destination: Json, fmt: str) -> None:
     """Privacy (contract §6): the privacy-mode payload equals the normal payload minus exactly the
-    content fields: no span has input, output or tool definitions, the error message reads
-    ``<type> (HTTP <status>)``, and nothing else changes (ids, names, metrics, tags, metadata)."""
+    content fields: no span has input, output or tool definitions, the request's ``stop`` sequences
+    are gone from metadata, the error message reads ``<type> (HTTP <status>)`` (or ``<type>`` when
+    no status is known), and nothing else changes (ids, names, metrics, tags, metadata)."""
     normal = _payload(doc, destination, fmt)
     private = _payload(doc, destination, fmt, privacy_mode=True)
-    assert _content_free(private) == _content_free(normal)
+    assert _content_free(private, doc) == _content_free(normal, doc)
     statuses = _status_codes(doc)
     for span in _spans(private):
         meta = span["meta"]
@@ -627,7 +632,7 @@ def test_privacy_payload_is_the_normal_payload_minus_content(doc: Json, destinat
             match = _PRIVATE_ERROR.match(meta["error"]["message"])
             assert match is not None, meta["error"]
             assert match["type"] == meta["error"]["type"]
-            assert match["status"] in statuses
+            assert match["status"] is None or match["status"] in statuses
 
 
 # -- 5. tags ------------------------------------------------------------------------------------

@@ -280,3 +280,15 @@ def test_decide_refuses_a_key_hash_or_name_that_is_not_a_string(keyword: str, va
     # str() of these would match a "contains" rule or miss the allowlist without a word
     with pytest.raises(TypeError, match=f"{keyword} must be a string or None"):
         decide(SEED, Settings(ml_app="app"), **{keyword: value})  # type: ignore[arg-type]
+
+
+def test_a_stream_index_that_is_not_a_number_is_not_quoted() -> None:
+    # privacy: a string where a number belongs could be anything; the message gives its type only
+    exchange = json.loads(json.dumps(SEED))
+    del exchange["response"]
+    chunk = {"id": "gen-1", "model": "m/x", "choices": [{"index": "my SSN is 078-05-1120", "delta": {}}]}
+    exchange["stream"] = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n"
+    with pytest.raises(InvalidInput) as info:
+        build_payload(exchange, Settings(ml_app="app", privacy_mode=True))
+    assert "078-05-1120" not in info.value.message
+    assert info.value.message.endswith("must be a non-negative integer, not string")

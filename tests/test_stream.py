@@ -404,11 +404,11 @@ def test_keys_never_seen_are_left_out() -> None:
         ('data: {"choices": [3]}', "line 1: choices[0] must be an object, not number"),
         (
             'data: {"choices": [{"index": "0"}]}',
-            'line 1: choices[0].index must be a non-negative integer, not "0"',
+            "line 1: choices[0].index must be a non-negative integer, not string",
         ),
         (
             'data: {"choices": [{"index": true}]}',
-            "line 1: choices[0].index must be a non-negative integer, not true",
+            "line 1: choices[0].index must be a non-negative integer, not boolean",
         ),
         (
             'data: {"choices": [{"index": -1}]}',
