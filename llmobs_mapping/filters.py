@@ -19,9 +19,13 @@ How a rule set decides (OpenRouter documents no combination rule; this is the li
   non-numeric field the rule fails.
 - ``exists``/``not_exists`` test whether the field has a value (an empty string counts as no value;
   a reported 0 is a value); ``value`` is ignored.
-- ``regex`` uses :func:`re.search` (a match anywhere). Guard against catastrophic backtracking: a
-  pattern may be at most :data:`MAX_PATTERN_CHARS` characters and is compiled when the settings are
-  read (a bad pattern is an ``InvalidSettings``); it is tested against at most the first
+- ``regex`` finds a match anywhere, as :func:`re.search` would, with Python's own syntax, but in time
+  linear in the subject (:class:`~.linear_regex.LinearRegex`: no backtracking, so no end user's
+  text can stall :func:`~.decide.decide`). A pattern may be at most :data:`MAX_PATTERN_CHARS`
+  characters and is compiled when the settings are read; a bad pattern is an ``InvalidSettings``,
+  and so is one using a construct that cannot be matched in linear time: backreferences, conditional
+  groups, lookahead/lookbehind, atomic groups, possessive quantifiers, or counted repeats expanding
+  past :data:`~.linear_regex.MAX_NFA_STATES` states. It is tested against at most the first
   :data:`MAX_REGEX_SUBJECT_CHARS` characters of the field.
 """
 
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .jsonread import Node, is_number, type_name
+from .linear_regex import LinearRegex, UnsupportedPattern
 
 __all__ = [
     "FIELDS",
@@ -96,12 +101,13 @@ def _string_form(value: str | int | float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FilterRule:
-    """One ``{field, operator, value}``; ``pattern`` is the compiled regex for ``regex``."""
+    """One ``{field, operator, value}``; ``pattern`` is the compiled regex for ``regex`` (equal and
+    hashed by its pattern text, so rules compare by what they say)."""
 
     field: str
     operator: str
     value: str | int | float | None
-    pattern: re.Pattern[str] | None = None
+    pattern: LinearRegex | None = None
 
     def passes(self, facts: Mapping[str, Fact]) -> bool:
         """Whether this rule accepts a trace with these field values."""
@@ -141,7 +147,7 @@ class FilterRule:
         if op == "ends_with":
             return text.endswith(wanted)
         assert self.pattern is not None  # op == "regex": compiled by parse_filter_rules
-        return self.pattern.search(text[:MAX_REGEX_SUBJECT_CHARS]) is not None
+        return self.pattern.search(text[:MAX_REGEX_SUBJECT_CHARS])
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +213,9 @@ def _parse_rule(node: Node) -> FilterRule:
                 f"is {len(value)} characters long; a pattern may have at most {MAX_PATTERN_CHARS}"
             )
         try:
-            pattern = re.compile(value)
+            pattern = LinearRegex(value)
+        except UnsupportedPattern as exc:
+            value_node.fail(f"is not supported: {exc}")
         except (re.error, RecursionError, OverflowError) as exc:
             value_node.fail(f"is not a valid regular expression: {exc}")
     return FilterRule(field, operator, value, pattern)
