@@ -193,6 +193,16 @@ def _content_text(value: Any, where: tuple[str | int, ...]) -> str:
     return "\n".join(pieces)
 
 
+def _image_markers(value: Any, where: tuple[str | int, ...]) -> list[str]:
+    """An assistant's ``images`` (``[{"type": "image_url", "image_url": {"url": ...}}]``) as the
+    input side's markers, one per image: the output shows an image was made, never its data."""
+    markers = []
+    for position, raw in enumerate(as_list(value, where)):
+        kind = as_obj(raw, where, position).get("type")
+        markers.append(_PART_MARKERS.get(kind, "[image]") if isinstance(kind, str) else "[image]")
+    return markers
+
+
 def _read_tool_calls(value: Any, where: tuple[str | int, ...]) -> tuple[ToolCall, ...]:
     calls = []
     for position, raw in enumerate(as_list(value, where)):  # inline tests as in _read_messages
@@ -285,6 +295,9 @@ def _read_choice(value: Any, where: tuple[str | int, ...], position: int) -> Cho
         if message.get("content") is not None:
             content = _content_text(message["content"], (*where, "message", "content"))
         at = (*where, "message")
+        if message.get("images") is not None:  # generated images: a marker each, never their data
+            markers = _image_markers(message["images"], (*at, "images"))
+            content = "\n".join([content, *markers] if content else markers)
         reasoning = opt_str(message.get("reasoning"), at, "reasoning")
         refusal = opt_str(message.get("refusal"), at, "refusal")
         if message.get("tool_calls") is not None:

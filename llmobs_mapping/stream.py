@@ -55,7 +55,7 @@ STREAM_PATH = "$.stream"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # SSE line endings; not str.splitlines (JSON may hold U+2028)
 _DONE = "[DONE]"
 _TOP_KEYS = ("id", "model", "provider")
-_DELTA_KEYS = frozenset(("role", "content", "reasoning", "refusal", "tool_calls"))
+_DELTA_KEYS = frozenset(("role", "content", "reasoning", "refusal", "tool_calls", "images"))
 _TEXT_KEYS = ("content", "reasoning", "refusal")
 # json's own string scanner (C), strict like json.loads: (JSON text, index after the opening quote)
 # → (the string, index after the closing quote). typeshed does not declare it.
@@ -94,6 +94,7 @@ class _ToolCallParts:
 class _ChoiceParts:
     role: str | None = None
     texts: dict[str, list[str]] = field(default_factory=dict)  # content / reasoning / refusal pieces
+    images: list[Any] = field(default_factory=list)  # delta.images items, in order
     # keyed by (index, n): n counts the calls a provider sent under one reused index (see _add_tool_call)
     tool_calls: dict[tuple[int, int], _ToolCallParts] = field(default_factory=dict)
     finish_reason: str | None = None
@@ -209,6 +210,11 @@ class _Assembler:
             for key, value in delta.items():
                 if value is None or key not in _DELTA_KEYS:
                     continue  # unknown delta members are ignored
+                if key == "images":  # generated images: counted, never their data (exchange.py)
+                    if type(value) is not list:
+                        line.wrong(value, "an array or null", "choices", position, "delta", key)
+                    parts.images.extend(value)
+                    continue
                 if key == "tool_calls":
                     if type(value) is not list:
                         line.wrong(value, "an array or null", "choices", position, "delta", key)
@@ -295,6 +301,8 @@ def _choice_body(index: int, parts: _ChoiceParts) -> dict[str, Any]:
         "reasoning": _joined(parts.texts.get("reasoning")),
         "refusal": _joined(parts.texts.get("refusal")),
     }
+    if parts.images:
+        message["images"] = parts.images
     if parts.tool_calls:
         message["tool_calls"] = [
             {
@@ -362,7 +370,7 @@ class _TextTemplate:
             return None
         choice = choices[0]
         delta = choice.get("delta")
-        if type(delta) is not dict or delta.get("tool_calls") is not None:
+        if type(delta) is not dict or delta.get("tool_calls") is not None or delta.get("images") is not None:
             return None
         if any(choice.get(k) is not None for k in ("finish_reason", "native_finish_reason", "error")):
             return None
