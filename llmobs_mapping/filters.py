@@ -24,9 +24,9 @@ How a rule set decides (OpenRouter documents no combination rule; this is the li
   text can stall :func:`~.decide.decide`). A pattern may be at most :data:`MAX_PATTERN_CHARS`
   characters and is compiled when the settings are read; a bad pattern is an ``InvalidSettings``,
   and so is one using a construct that cannot be matched in linear time: backreferences, conditional
-  groups, lookahead/lookbehind, atomic groups, possessive quantifiers, or counted repeats expanding
-  past :data:`~.linear_regex.MAX_NFA_STATES` states. It is tested against at most the first
-  :data:`MAX_REGEX_SUBJECT_CHARS` characters of the field.
+  groups, lookahead/lookbehind, atomic groups, possessive quantifiers, a scoped ASCII/Unicode flag
+  ``(?a:...)``, or counted repeats expanding past :data:`~.linear_regex.MAX_NFA_STATES` states. It
+  is tested against at most the first :data:`MAX_REGEX_SUBJECT_CHARS` characters of the field.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ How:
   3.11), so the syntax accepted is exactly Python's, flags included.
 - The parse tree becomes a Thompson NFA (counted repeats are expanded; at most
   :data:`MAX_NFA_STATES` states). Every single-character test (a literal, ``.``, a class, ``\\d``,
-  ``\\w`` …) is a tiny pattern compiled by :mod:`re` itself from the parsed item with the flags in
-  effect at that node, so case folding, Unicode/ASCII classes and DOTALL agree with :mod:`re` by
-  construction; each is evaluated at most once per character.
+  ``\\w`` …) is a tiny pattern compiled by :mod:`re` itself from the parsed item, inside the same
+  scoped-flag groups and with the pattern's global flags, so case folding, Unicode/ASCII classes
+  and DOTALL agree with :mod:`re` by construction; each is evaluated at most once per character.
 - The NFA is simulated by a DFA built lazily and memoised on the compiled object (subset states keyed
   by NFA kernel and the kind of the previous character). Anchors (``^ $ \\A \\Z \\b \\B``, MULTILINE
   and ASCII variants, sre's exact edge cases) are evaluated per position from the characters around
@@ -23,7 +23,8 @@ How:
 Refused (:class:`UnsupportedPattern`, a :class:`ValueError`), because they cannot be matched in linear
 time or change whether a match exists in ways an NFA cannot model: backreferences (``\\1``,
 ``(?P=name)``), conditional groups (``(?(1)a|b)``), lookahead and lookbehind, atomic groups
-(``(?>...)``) and possessive quantifiers (``*+``, ``++``, ``?+``, ``{m,n}+``). Greedy and lazy
+(``(?>...)``), possessive quantifiers (``*+``, ``++``, ``?+``, ``{m,n}+``), and a scoped ASCII or
+Unicode flag (``(?a:...)``), which :mod:`re` itself applies inconsistently. Greedy and lazy
 quantifiers are the same thing here: only the existence of a match is decided.
 
 The compiled object is immutable from the outside; its memo tables are private, compared by nothing
@@ -156,6 +157,12 @@ class _Builder:
         self._pred_ids: dict[tuple[str, int], int] = {}
         self.assertions: set[int] = set()
         self._steps = 0
+        self.global_flags = 0
+        # The scoped-flag groups (``(?a:``, ``(?-i:`` ...) around the node being built. A character
+        # test is compiled inside the same groups, with the pattern's global flags, rather than with
+        # the flags merged: sre applies a scoped flag to some tests and not others (``(?a:\W)``
+        # does not match "É", although ``(?a:\w)`` does not either), and only re itself knows which.
+        self.scope: list[str] = []
 
     def node(self, kind: int, arg: int, out: tuple[int, ...]) -> int:
         if len(self.kind) >= MAX_NFA_STATES:
@@ -168,12 +175,12 @@ class _Builder:
         self.out.append(out)
         return len(self.kind) - 1
 
-    def pred(self, source: str, flags: int) -> int:
-        key = (source, flags & _PRED_FLAGS)
+    def pred(self, source: str) -> int:
+        key = ("".join(self.scope) + source + ")" * len(self.scope), self.global_flags & _PRED_FLAGS)
         found = self._pred_ids.get(key)
         if found is None:
             found = len(self.preds)
-            self.preds.append(re.compile(source, key[1]).fullmatch)
+            self.preds.append(re.compile(*key).fullmatch)
             self._pred_ids[key] = found
         return found
 
@@ -187,7 +194,7 @@ class _Builder:
 
     def item(self, op: str, av: Any, flags: int, nxt: int) -> int:
         if op in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
-            return self.node(_CHAR, self.pred(_item_source(op, av), flags), (nxt,))
+            return self.node(_CHAR, self.pred(_item_source(op, av)), (nxt,))
         if op == "AT":
             kind = self.anchor(av.name, flags)
             self.assertions.add(kind)
@@ -196,9 +203,21 @@ class _Builder:
             return self.node(_EPS, 0, tuple(self.seq(branch, flags, nxt) for branch in av[1]))
         if op == "SUBPATTERN":
             _group, add_flags, del_flags, body = av
-            if add_flags & _TYPE_FLAGS:  # as sre's _combine_flags
-                flags &= ~_TYPE_FLAGS
-            return self.seq(body, (flags | add_flags) & ~del_flags, nxt)
+            if not add_flags and not del_flags:
+                return self.seq(body, flags, nxt)
+            if add_flags & _TYPE_FLAGS:
+                # re applies a scoped (?a:...) to some tests and not others: (?a:\W) fullmatches
+                # "É" but re.search(r"(?a:\W)", "É") finds nothing (its prefix scan uses the global
+                # flags). No matcher can agree with that; the whole-pattern (?a) is fine.
+                raise UnsupportedPattern(
+                    "a scoped ASCII/Unicode flag ((?a:...), (?u:...)) is not supported: Python's re "
+                    "applies it inconsistently; set it for the whole pattern with (?a) at the start"
+                )
+            self.scope.append(_scope_group(add_flags, del_flags))
+            try:
+                return self.seq(body, (flags | add_flags) & ~del_flags, nxt)
+            finally:
+                self.scope.pop()
         if op in ("MAX_REPEAT", "MIN_REPEAT"):  # greedy or lazy: the same for existence
             low, high, body = av
             if high == _c.MAXREPEAT:
@@ -233,6 +252,24 @@ class _Builder:
         if at == "AT_NON_BOUNDARY":
             return _NON_BOUNDARY_A if ascii_only else _NON_BOUNDARY_U
         raise UnsupportedPattern(f"the anchor {at} is not supported")  # pragma: no cover
+
+
+_FLAG_LETTERS = (
+    (re.IGNORECASE, "i"),
+    (re.LOCALE, "L"),
+    (re.MULTILINE, "m"),
+    (re.DOTALL, "s"),
+    (re.UNICODE, "u"),
+    (re.VERBOSE, "x"),
+    (re.ASCII, "a"),
+)
+
+
+def _scope_group(add_flags: int, del_flags: int) -> str:
+    """The opening of the scoped-flag group ``(?<on>-<off>:`` that sets these flags."""
+    on = "".join(letter for flag, letter in _FLAG_LETTERS if add_flags & flag)
+    off = "".join(letter for flag, letter in _FLAG_LETTERS if del_flags & flag)
+    return f"(?{on}-{off}:" if off else f"(?{on}:"
 
 
 def _holds(kind: int, ctx: _Ctx) -> bool:
@@ -285,6 +322,7 @@ class LinearRegex:
         self.flags = int(flags)
         tree = _parser.parse(pattern, flags)
         builder = _Builder()
+        builder.global_flags = tree.state.flags
         match = builder.node(_MATCH, 0, ())
         start = builder.seq(tree, tree.state.flags, match)
         self._kind = builder.kind
