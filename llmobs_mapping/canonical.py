@@ -62,12 +62,13 @@ class DuplicateKey(ValueError):
     """An object names the same key twice. Python's ``json`` keeps the last value silently, so a
     second ``"privacy_mode": false`` would override the first; strict reading refuses it instead."""
 
+    #: the error message for the object at ``path``. The key is not in it: in an exchange a key can
+    #: be content (a tool parameter's name, a provider's echo), and the path locates it.
+    sentence = "repeats a key: JSON readers disagree on which value counts, so it is refused"
+
     def __init__(self, key: str, path: str | None = None) -> None:
         self.key = key
         self.path = path  # of the object that repeats the key; None when it could not be found
-        #: the error message for the object at ``path``. The key is not in it: in an exchange a key
-        #: can be content (a tool parameter's name, a provider's echo), and the path locates it.
-        self.sentence = "repeats a key: JSON readers disagree on which value counts, so it is refused"
         #: the same naming the key, for documents that hold no content (a destination)
         self.sentence_naming_key = (
             f"repeats the key {json.dumps(key, ensure_ascii=False)[:80]}: JSON readers disagree on "

@@ -20,11 +20,12 @@ from typing import Any
 
 from . import __version__
 from .canonical import DuplicateKey, strict_loads
+from .conformance import CASE_KEYS
 from .encode import FORMATS, build_payload, dumps
 from .errors import InvalidInput, InvalidSettings, MappingError, OutputError, json_path
 from .settings import Settings
 
-__all__ = ["fail", "load_json", "main", "one_stdin", "read_settings", "run"]
+__all__ = ["drop_stdout", "fail", "load_json", "main", "one_stdin", "read_settings", "run"]
 
 # Subcommands that live in their own modules, each exposing register(subparsers).
 _REGISTRARS = ("cli_validate", "cli_conformance", "cli_send", "cli_view", "cli_bulk")
@@ -56,10 +57,6 @@ def one_stdin(*sources: str | None) -> None:
         raise InvalidInput("$", "only one input can be read from stdin ('-'); give files for the others")
 
 
-# A case document: the conformance process contract's stdin (conformance.case_document)
-_CASE_KEYS = ("exchange", "settings", "format")
-
-
 def fail(exc: MappingError) -> int:
     """Report a typed error the CLI way: one JSON line on stderr, exit 2."""
     sys.stderr.write(json.dumps(exc.to_dict(), ensure_ascii=False) + "\n")
@@ -80,10 +77,10 @@ def _cmd_map(args: argparse.Namespace) -> int:
             if not isinstance(case, dict):
                 raise InvalidInput("$", "a case document must be an object {exchange, settings, format}")
             for key in case:  # like the exchange's envelope: a typo must not be silently dropped
-                if key not in _CASE_KEYS:
+                if key not in CASE_KEYS:
                     raise InvalidInput(
                         json_path((str(key),)),
-                        f"is not a member of a case document ({', '.join(_CASE_KEYS)})",
+                        f"is not a member of a case document ({', '.join(CASE_KEYS)})",
                     )
             fmt = case.get("format", args.format)
             if fmt not in FORMATS:
@@ -136,13 +133,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         # Writing the output failed (a full disk, an I/O error): every read reports its own typed
         # error where it happens, so what reaches here is a write. Same convention as bad input.
-        _drop_stdout()
+        drop_stdout()
         return fail(OutputError("$", f"cannot write the output: {exc.strerror or exc}"))
     return result
 
 
-def _drop_stdout() -> None:
-    # stdout's unwritten buffer would fail again at exit ("Exception ignored ..."): point it at devnull
+def drop_stdout() -> None:
+    """Point stdout at devnull: its unwritten buffer would fail again at exit ("Exception ignored
+    ..."), after a full disk or a reader that went away."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from .bulk import LineResult, Summary, map_lines_parallel
-from .cli import fail, one_stdin, read_settings
+from .cli import drop_stdout, fail, one_stdin, read_settings
 from .encode import FORMATS
 from .errors import InvalidInput, MappingError, OutputError
 
@@ -174,8 +174,7 @@ def run_map_jsonl(args: argparse.Namespace) -> int:
                     progress.update(summary.lines, lines.bytes_read)
             out.flush()
         except BrokenPipeError:  # the reader went away (`| head`): stop quietly
-            with contextlib.suppress(OSError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            drop_stdout()
             return 1
         finally:
             if progress is not None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from .cli import fail, load_json, one_stdin, run
 from .cli_bulk import MAX_WORKERS
-from .conformance import CASE_FORMATS, Outcome, SuiteError, run_suite
+from .conformance import CASE_FORMATS, Outcome, SuiteError, check_timeout, run_suite
 from .errors import InvalidInput, MappingError
 from .jsondiff import diff, format_difference, format_differences
 
@@ -81,9 +80,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_conformance(args: argparse.Namespace) -> int:
     """The ``conformance`` subcommand."""
-    if not (math.isfinite(args.timeout) and args.timeout > 0):
-        message = f"--timeout must be a finite number of seconds greater than 0, not {args.timeout:g}"
-        return fail(InvalidInput("$", message))
+    try:
+        check_timeout(args.timeout)
+    except ValueError as exc:
+        return fail(InvalidInput("$", f"--{exc}"))
     if not 1 <= args.jobs <= MAX_WORKERS:
         # each job is a process at once: 100000 would start as many
         return fail(InvalidInput("$", f"--jobs must be from 1 to {MAX_WORKERS}, not {args.jobs}"))

@@ -34,6 +34,7 @@ from .jsondiff import Difference, diff
 
 __all__ = [
     "CASE_FORMATS",
+    "CASE_KEYS",
     "ENV_FIXTURES",
     "MAX_STDERR_BYTES",
     "MAX_STDOUT_BYTES",
@@ -47,6 +48,7 @@ __all__ = [
     "SuiteNotFound",
     "SuiteResult",
     "case_document",
+    "check_timeout",
     "compare",
     "default_root",
     "iter_cases",
@@ -240,6 +242,10 @@ def _read_expected_error(file: Path, case_id: str) -> ExpectedError:
 # -- comparing ------------------------------------------------------------------------------
 
 
+CASE_KEYS = ("exchange", "settings", "format")
+"""The members of a case document (``schemas/case.schema.json``), in :func:`case_document`'s order."""
+
+
 def case_document(case: Case) -> dict[str, Any]:
     """What the implementation reads on stdin: ``{"exchange", "settings", "format"}``."""
     return {"exchange": case.exchange, "settings": case.settings, "format": case.format}
@@ -350,7 +356,7 @@ def run_command(
     killed. The run takes at most ``timeout`` plus a 0.5 s grace, whatever the command does: pipes a
     detached grandchild keeps open are closed 0.5 s after the command exited or was killed.
     """
-    _check_timeout(timeout)
+    check_timeout(timeout)
     _check_limit("stdout_limit", stdout_limit)
     _check_limit("stderr_limit", stderr_limit)
     stdin = json.dumps(case_document(case), ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -377,11 +383,12 @@ def run_command(
     return judge(case, run.exit_code, run.stdout, run.stderr)
 
 
-def _check_timeout(timeout: object) -> None:
+def check_timeout(timeout: object) -> None:
+    """A per-case time limit must be a finite number of seconds above 0 (TypeError, ValueError)."""
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise TypeError(f"timeout must be a number of seconds, not {type(timeout).__name__}")
     if not (math.isfinite(timeout) and timeout > 0):
-        raise ValueError(f"timeout must be a finite number of seconds greater than 0, not {timeout!r}")
+        raise ValueError(f"timeout must be a finite number of seconds greater than 0, not {timeout:g}")
 
 
 def _check_limit(name: str, limit: object) -> None:
@@ -462,7 +469,7 @@ def run_suite(
     not started are not run). Raises :class:`SuiteNotFound` when no case matches, ValueError or
     TypeError for a ``timeout`` that is not a finite number > 0 or ``jobs`` below 1.
     """
-    _check_timeout(timeout)
+    check_timeout(timeout)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a whole number from 1, not {jobs!r}")
     cases = iter_cases(root, pattern)

@@ -527,15 +527,8 @@ class _QuickCompiler:
 
     @staticmethod
     def _names(each: _Check) -> _Check:
-        def check(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return True
-            for key in value:  # noqa: SIM110
-                if not each(key):
-                    return False
-            return True
-
-        return check
+        keys_pass = _QuickCompiler._items(each)  # the keys, checked as a list's items are
+        return lambda value: not isinstance(value, dict) or keys_pass(list(value))
 
     @staticmethod
     def _combine(key: str, checks: list[_Check]) -> _Check:
